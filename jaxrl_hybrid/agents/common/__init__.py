@@ -1,0 +1,22 @@
+"""Pieces every agent shares: optimiser steps with traced learning rates, target nets, critics."""
+
+from jaxrl_hybrid.agents.common.critic import critic_regression_step, ensemble_values
+from jaxrl_hybrid.agents.common.optim import (
+    ModelState,
+    apply_gradients,
+    as_float32,
+    init_model,
+    make_optimizer,
+    soft_update,
+)
+
+__all__ = [
+    "ModelState",
+    "apply_gradients",
+    "as_float32",
+    "critic_regression_step",
+    "ensemble_values",
+    "init_model",
+    "make_optimizer",
+    "soft_update",
+]

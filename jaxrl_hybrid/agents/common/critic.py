@@ -1,0 +1,53 @@
+"""The fused TD / classification critic step shared by every actor-critic agent.
+
+Given a Q ensemble and a scalar TD target per example, one gradient step on the static
+critic loss (MSE, Huber, HL-Gauss or two-hot): agents differ only in how they form the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxrl_hybrid.agents.common.optim import ModelState, apply_gradients, soft_update
+from jaxrl_hybrid.losses.critic import CriticLoss
+from jaxrl_hybrid.types import Batch
+
+
+def ensemble_values(apply_fn: Callable, params: Any, obs: jax.Array, action: jax.Array, loss: CriticLoss) -> jax.Array:
+    """Scalar Q-values of every ensemble member, shape (num_members, batch)."""
+    return loss.values(apply_fn(params, obs, action))
+
+
+def critic_regression_step(
+    critic: ModelState,
+    apply_fn: Callable,
+    tx: optax.GradientTransformation,
+    loss: CriticLoss,
+    batch: Batch,
+    target: jax.Array,
+    learning_rate: jax.Array,
+    tau: jax.Array,
+) -> tuple[ModelState, dict[str, jax.Array]]:
+    """Train every ensemble member towards `target` (batch,), then Polyak-update the target net."""
+    target = jax.lax.stop_gradient(target)
+
+    def loss_fn(params):
+        outputs = apply_fn(params, batch.obs, batch.action)  # (members, batch, out_dim)
+        per_example = loss.loss(outputs, target[None])  # (members, batch)
+        q = loss.values(outputs)
+        return per_example.mean(axis=1).sum(), q
+
+    (critic_loss, q), grads = jax.value_and_grad(loss_fn, has_aux=True)(critic.params)
+    critic = soft_update(apply_gradients(critic, grads, tx, learning_rate), tau)
+    metrics = {
+        "critic_loss": critic_loss / q.shape[0],
+        "q_mean": q.mean(),
+        "target_mean": target.mean(),
+        "td_abs": jnp.abs(q - target[None]).mean(),
+    }
+    return critic, metrics

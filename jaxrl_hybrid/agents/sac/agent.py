@@ -1,0 +1,76 @@
+"""SAC as an agent namespace: `make(config, spec)` -> object with init / update / act."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxrl_hybrid.agents.common import init_model, make_optimizer
+from jaxrl_hybrid.agents.sac import update as sac_update
+from jaxrl_hybrid.agents.sac.config import SACConfig, SACHParams, default_hparams
+from jaxrl_hybrid.agents.sac.state import SACState
+from jaxrl_hybrid.networks import QEnsemble, TanhGaussianPolicy, tanh_gaussian_sample
+from jaxrl_hybrid.types import EnvSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class SACNetworks:
+    actor: TanhGaussianPolicy
+    critic: QEnsemble
+    actor_tx: optax.GradientTransformation
+    critic_tx: optax.GradientTransformation
+    temp_tx: optax.GradientTransformation
+    action_dim: int
+
+
+class SAC:
+    """Soft actor-critic with an ensemble critic, automatic temperature and a UTD ratio."""
+
+    name = "sac"
+    Config = SACConfig
+    HParams = SACHParams
+
+    def __init__(self, config: SACConfig, spec: EnvSpec):
+        if spec.discrete:
+            raise ValueError(f"SAC needs a continuous action space; {spec.name} is discrete")
+        self.config, self.spec = config, spec
+        self.nets = SACNetworks(
+            actor=TanhGaussianPolicy(config.hidden_dims, spec.action_dim, config.actor_layer_norm),
+            critic=QEnsemble(
+                config.hidden_dims,
+                config.num_critics,
+                config.critic_loss.output_dim,
+                config.critic_layer_norm,
+            ),
+            actor_tx=make_optimizer(),
+            critic_tx=make_optimizer(),
+            temp_tx=make_optimizer(),
+            action_dim=spec.action_dim,
+        )
+
+    def default_hparams(self, **overrides) -> SACHParams:
+        return default_hparams(**overrides)
+
+    def init(self, key: jax.Array) -> SACState:
+        key_actor, key_critic = jax.random.split(key)
+        obs = jnp.zeros((1, *self.spec.obs_shape))
+        action = jnp.zeros((1, self.spec.action_dim))
+        nets = self.nets
+        return SACState(
+            actor=init_model(nets.actor.init(key_actor, obs), nets.actor_tx),
+            critic=init_model(nets.critic.init(key_critic, obs, action), nets.critic_tx, with_target=True),
+            log_temp=init_model(jnp.log(jnp.asarray(self.config.init_temperature, jnp.float32)), nets.temp_tx),
+            step=jnp.zeros((), jnp.int32),
+        )
+
+    def update(self, state: SACState, batch, key: jax.Array, hparams: SACHParams):
+        return sac_update.update(self.nets, self.config, state, batch, key, hparams)
+
+    def act(self, state: SACState, obs: jax.Array, key: jax.Array, deterministic: bool, hparams=None) -> jax.Array:
+        mean, log_std = self.nets.actor.apply(state.actor.params, obs)
+        if deterministic:
+            return jnp.tanh(mean)
+        return tanh_gaussian_sample(mean, log_std, key)[0]

@@ -1,0 +1,57 @@
+"""SAC configuration: static fields select the program, `SACHParams` are traced arrays."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl_hybrid.agents.common.optim import as_float32
+from jaxrl_hybrid.losses.critic import CriticLoss
+
+
+@dataclasses.dataclass(frozen=True)
+class SACConfig:
+    """Static SAC settings (Haarnoja et al., 2018; ensemble/UTD as in REDQ and WSRL).
+
+    `num_min_critics` members, drawn at random each update, give the min in the TD target
+    (2 of 2 is clipped double-Q). `utd` critic updates run per `update` call, each on its
+    own minibatch; the actor and temperature are updated once per call.
+    """
+
+    hidden_dims: tuple[int, ...] = (256, 256)
+    num_critics: int = 2
+    num_min_critics: int = 2
+    critic_layer_norm: bool = False
+    actor_layer_norm: bool = False
+    critic_loss: CriticLoss = CriticLoss()
+    batch_size: int = 256
+    utd: int = 1
+    init_temperature: float = 1.0
+    backup_entropy: bool = True
+
+    def __post_init__(self):
+        if not 1 <= self.num_min_critics <= self.num_critics:
+            raise ValueError(
+                f"num_min_critics must be in [1, num_critics={self.num_critics}], got {self.num_min_critics}"
+            )
+        if self.utd < 1 or self.batch_size < 1:
+            raise ValueError(f"utd and batch_size must be >= 1, got {self.utd}, {self.batch_size}")
+
+
+@struct.dataclass
+class SACHParams:
+    """Traced SAC hyperparameters; vmap over a grid of them like over seeds."""
+
+    actor_lr: jnp.ndarray = 3e-4
+    critic_lr: jnp.ndarray = 3e-4
+    temp_lr: jnp.ndarray = 3e-4
+    gamma: jnp.ndarray = 0.99
+    tau: jnp.ndarray = 0.005
+    target_entropy_per_dim: jnp.ndarray = -1.0  # target entropy = this * action_dim
+
+
+def default_hparams(**overrides) -> SACHParams:
+    """Paper defaults as float32 arrays, with `overrides` applied."""
+    return as_float32(SACHParams(**overrides))

@@ -1,0 +1,76 @@
+"""TD3 update: UTD critic steps on the shared TD / classification step, delayed actor step."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl_hybrid.agents.common import (
+    apply_gradients,
+    critic_regression_step,
+    ensemble_values,
+    soft_update,
+)
+from jaxrl_hybrid.agents.td3.config import TD3Config, TD3HParams
+from jaxrl_hybrid.agents.td3.state import TD3State
+from jaxrl_hybrid.losses.td import bootstrap_discount, td_target
+from jaxrl_hybrid.types import Batch
+
+
+def smoothed_td_target(nets, config: TD3Config, state: TD3State, batch: Batch, key, hparams: TD3HParams):
+    """r + gamma * (1 - terminated) * min_i Q_target_i(s', clip(pi_target(s') + clipped noise))."""
+    next_action = nets.actor.apply(state.actor.target_params, batch.next_obs)
+    noise = hparams.policy_noise * jax.random.normal(key, next_action.shape)
+    noise = jnp.clip(noise, -hparams.noise_clip, hparams.noise_clip)
+    next_action = jnp.clip(next_action + noise, -1.0, 1.0)
+    q_next = ensemble_values(
+        nets.critic.apply,
+        state.critic.target_params,
+        batch.next_obs,
+        next_action,
+        config.critic_loss,
+    )
+    return td_target(batch.reward, bootstrap_discount(batch.terminated, hparams.gamma), q_next.min(axis=0))
+
+
+def actor_loss(actor_params, nets, config: TD3Config, state: TD3State, obs):
+    """Per-example -Q_1(s, pi(s)) (the first critic, as in the paper)."""
+    action = nets.actor.apply(actor_params, obs)
+    q = ensemble_values(nets.critic.apply, state.critic.params, obs, action, config.critic_loss)
+    return -q[0]
+
+
+def update(nets, config: TD3Config, state: TD3State, batch: Batch, key, hparams: TD3HParams):
+    """One TD3 update; `batch` has a leading axis of `config.utd` minibatches.
+
+    The actor and both target networks move every `policy_delay` calls (as a select, so the
+    program has no data-dependent control flow under vmap).
+    """
+
+    def critic_step(critic_state, xs):
+        minibatch, k = xs
+        target = smoothed_td_target(nets, config, state.replace(critic=critic_state), minibatch, k, hparams)
+        # tau=0 here: in TD3 the critic target follows the delayed actor update below.
+        return critic_regression_step(
+            critic_state,
+            nets.critic.apply,
+            nets.critic_tx,
+            config.critic_loss,
+            minibatch,
+            target,
+            hparams.critic_lr,
+            jnp.zeros_like(hparams.tau),
+        )
+
+    critic, critic_metrics = jax.lax.scan(critic_step, state.critic, (batch, jax.random.split(key, config.utd)))
+    state = state.replace(critic=critic)
+    obs = batch.obs[-1]
+    a_loss, grads = jax.value_and_grad(lambda p: actor_loss(p, nets, config, state, obs).mean())(state.actor.params)
+    do_actor = (state.step + 1) % config.policy_delay == 0
+    new_actor = soft_update(apply_gradients(state.actor, grads, nets.actor_tx, hparams.actor_lr), hparams.tau)
+    new_critic = soft_update(critic, hparams.tau)
+    actor = jax.tree.map(lambda n, o: jnp.where(do_actor, n, o), new_actor, state.actor)
+    critic = jax.tree.map(lambda n, o: jnp.where(do_actor, n, o), new_critic, critic)
+    metrics = {k: v[-1] for k, v in critic_metrics.items()}
+    metrics["actor_loss"] = a_loss
+    return state.replace(actor=actor, critic=critic, step=state.step + 1), metrics

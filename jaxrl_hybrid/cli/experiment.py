@@ -1,0 +1,131 @@
+"""Run a TrainConfig over seeds x a hyperparameter grid, chunk by chunk, into a run folder.
+
+The only place that turns a whole experiment into files: config.json, metrics.jsonl (one line
+per evaluation chunk), summary.json (final returns per seed, mean, IQM, 95% CI) and report.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrl_hybrid.logging import Progress, RunDir
+from jaxrl_hybrid.report import summarize
+from jaxrl_hybrid.training import TrainConfig, make_program
+
+
+def seed_keys(seed: int, num_seeds: int) -> jax.Array:
+    """Key of seed i is fold_in(PRNGKey(seed), i): seed i is the same in any run size."""
+    base = jax.random.PRNGKey(seed)
+    return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(num_seeds))
+
+
+def parse_grid(specs: tuple[str, ...] | list[str], hparams_cls) -> list[dict[str, float]]:
+    """["actor_lr=1e-3,3e-4", "gamma=0.99"] -> the cartesian product as a list of dicts."""
+    fields = [f.name for f in dataclasses.fields(hparams_cls)]
+    axes: dict[str, list[float]] = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not values:
+            raise ValueError(f"--hparam {spec!r}: expected NAME=VALUE[,VALUE...]")
+        if name not in fields:
+            raise ValueError(f"--hparam {spec!r}: {hparams_cls.__name__} has no field {name!r}; fields: {fields}")
+        try:
+            axes[name] = [float(v) for v in values.split(",")]
+        except ValueError as e:
+            raise ValueError(f"--hparam {spec!r}: values must be numbers") from e
+    names = list(axes)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())] or [{}]
+
+
+def run_experiment(
+    config: TrainConfig,
+    *,
+    num_seeds: int,
+    seed: int,
+    out: str,
+    overwrite: bool = False,
+    hparam_grid: list[dict[str, float]] | None = None,
+    extra_config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train `num_seeds` seeds for every grid point in one vmapped program; write the run folder."""
+    run_dir = RunDir(out, overwrite=overwrite)
+    program = make_program(config)
+    grid = hparam_grid or [{}]
+    base = program.default_hparams
+    group_hparams = [base.replace(**g) for g in grid]
+    num_groups = len(grid)
+    num_runs = num_groups * num_seeds
+    # Flatten (group, seed) into one run axis; every group reuses the same seed keys.
+    hparams = jax.tree.map(lambda *xs: jnp.repeat(jnp.stack(xs), num_seeds, axis=0), *group_hparams)
+    keys = jnp.tile(seed_keys(seed, num_seeds), (num_groups, 1))
+
+    run_dir.write_json(
+        "config.json",
+        {
+            "train": config.to_dict(),
+            "num_seeds": num_seeds,
+            "seed": seed,
+            "seed_derivation": "key_i = fold_in(PRNGKey(seed), i)",
+            "hparams": jax.tree.map(float, dataclasses.asdict(base)),
+            "grid": grid,
+            "jax_version": jax.__version__,
+            "backend": jax.default_backend(),
+            **(extra_config or {}),
+        },
+    )
+
+    progress = Progress(program.total_env_steps, num_runs)
+    t0 = time.perf_counter()
+    init = jax.jit(jax.vmap(program.init))
+    run_chunk = jax.jit(jax.vmap(program.run_chunk))
+    runner = init(keys, hparams)
+    compiled_chunk = run_chunk.lower(runner, hparams).compile()
+    progress.begin(
+        program.warmup_steps,
+        f"compiled {config.algo} on {config.env}: {num_runs} runs "
+        f"({num_groups} settings x {num_seeds} seeds) in {time.perf_counter() - t0:.1f}s",
+    )
+
+    final_returns = None
+    for chunk in range(program.num_chunks):
+        runner, metrics = compiled_chunk(runner, hparams)
+        metrics = jax.device_get(metrics)
+        eval_per_run = np.asarray(metrics["eval_returns"]).mean(axis=-1)
+        steps = program.env_steps_after(chunk)
+        line = {"chunk": chunk, "step": steps, "eval_return": eval_per_run.tolist()}
+        for name, value in metrics.items():
+            if name != "eval_returns":
+                line[name] = np.asarray(value, dtype=np.float64).tolist()
+        run_dir.append_jsonl("metrics.jsonl", line)
+        progress.update(steps, float(eval_per_run.mean()))
+        final_returns = eval_per_run
+        if not np.all(np.isfinite(eval_per_run)):
+            raise FloatingPointError(f"non-finite evaluation return at step {steps}: {eval_per_run}")
+
+    groups = []
+    for g, setting in enumerate(grid):
+        finals = final_returns[g * num_seeds : (g + 1) * num_seeds]
+        groups.append({"hparams": setting, "final_return": finals.tolist(), **summarize(finals, seed=seed)})
+    summary = dict(groups[0]) if num_groups == 1 else {"grid": groups}
+    summary.update(
+        algo=config.algo,
+        env=config.env,
+        total_env_steps=program.total_env_steps,
+        num_eval_episodes=config.num_eval_episodes,
+        wall_time_s=time.perf_counter() - t0,
+    )
+    run_dir.write_json("summary.json", summary)
+    from jaxrl_hybrid.report.render import write_report
+
+    write_report(run_dir.staging, title=f"{config.algo} on {config.env}")
+    path = run_dir.commit()
+    summary["out"] = str(path)
+    return summary

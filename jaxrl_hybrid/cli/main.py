@@ -1,0 +1,161 @@
+"""`jaxrl-hybrid`: the command line. The only code that reads argv.
+
+    jaxrl-hybrid train --algo sac --env gymnax:Pendulum-v1 --num-seeds 16 \
+        --total-steps 20000 --critic-loss hl_gauss --seed 0 --out runs/sac_pendulum
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Annotated, Literal
+
+import tyro
+
+# Value supports for the classification critic losses, per env (returns at gamma = 0.99).
+DEFAULT_VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "gymnax:Pendulum-v1": (-1700.0, 100.0),
+    "gymnax:CartPole-v1": (-10.0, 110.0),
+    "gymnax:MountainCarContinuous-v0": (-100.0, 200.0),
+    "gymnax:Acrobot-v1": (-110.0, 10.0),
+}
+
+
+@dataclasses.dataclass
+class Train:
+    """Train an agent on many seeds (and a hyperparameter grid) in one vmapped program."""
+
+    algo: Literal["sac", "td3", "ppo"] = "sac"
+    env: str = "gymnax:Pendulum-v1"
+    num_seeds: int = 8
+    seed: int = 0
+    total_steps: int = 20_000
+    critic_loss: Literal["mse", "huber", "hl_gauss", "two_hot"] = "mse"
+    num_bins: int = 101
+    """bins of the classification critic losses"""
+    v_min: float | None = None
+    """lower end of the value support (hl_gauss / two_hot); defaults per env"""
+    v_max: float | None = None
+    out: str | None = None
+    """run folder; default runs/<algo>_<env>_s<seed>"""
+    overwrite: bool = False
+    """replace a non-empty run folder (only once the new run has finished)"""
+    num_envs: int | None = None
+    """parallel envs per seed; default 1 for SAC/TD3, 4 for PPO"""
+    eval_every: int | None = None
+    """env steps between evaluations; default total_steps / 10"""
+    num_eval_episodes: int = 10
+    learning_starts: int = 1_000
+    buffer_size: int = 100_000
+    batch_size: int = 256
+    utd: int = 1
+    num_critics: int = 2
+    hidden_dims: tuple[int, ...] | None = None
+    """network widths; default 256 256 for SAC/TD3, 64 64 for PPO"""
+    layer_norm: bool = False
+    hparam: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
+    """traced hyperparameter, NAME=V or a grid NAME=V1,V2 (repeatable), e.g. actor_lr=1e-3,3e-4"""
+    env_override: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
+    """dynamics parameter NAME=VALUE (repeatable), e.g. gravity=15"""
+
+
+def _pairs(specs, flag):
+    out = []
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep:
+            raise ValueError(f"--{flag} {spec!r}: expected NAME=VALUE")
+        try:
+            out.append((name.strip(), float(value)))
+        except ValueError as e:
+            raise ValueError(f"--{flag} {spec!r}: VALUE must be a number") from e
+    return tuple(out)
+
+
+def build_config(args: Train):
+    """TrainConfig from CLI arguments (defaults filled per algorithm and env)."""
+    from jaxrl_hybrid.agents import AGENTS
+    from jaxrl_hybrid.losses import CriticLoss
+    from jaxrl_hybrid.training import TrainConfig
+
+    loss_kwargs = {"kind": args.critic_loss, "num_bins": args.num_bins}
+    if args.critic_loss in ("hl_gauss", "two_hot"):
+        v_min, v_max = DEFAULT_VALUE_RANGES.get(args.env, (None, None))
+        v_min = args.v_min if args.v_min is not None else v_min
+        v_max = args.v_max if args.v_max is not None else v_max
+        if v_min is None or v_max is None:
+            raise ValueError(
+                f"--critic-loss {args.critic_loss} needs a value support for {args.env}: "
+                f"pass --v-min and --v-max (known defaults: {sorted(DEFAULT_VALUE_RANGES)})"
+            )
+        loss_kwargs.update(v_min=v_min, v_max=v_max)
+    critic_loss = CriticLoss(**loss_kwargs)
+    cls = AGENTS[args.algo]
+    if args.algo == "ppo":
+        agent_cfg = cls.Config(hidden_dims=args.hidden_dims or (64, 64), critic_loss=critic_loss)
+        num_envs = args.num_envs or 4
+    else:
+        extra = {"num_min_critics": args.num_critics} if args.algo == "sac" else {}
+        agent_cfg = cls.Config(
+            hidden_dims=args.hidden_dims or (256, 256),
+            critic_loss=critic_loss,
+            batch_size=args.batch_size,
+            utd=args.utd,
+            num_critics=args.num_critics,
+            critic_layer_norm=args.layer_norm,
+            **extra,
+        )
+        num_envs = args.num_envs or 1
+    return TrainConfig(
+        algo=args.algo,
+        env=args.env,
+        env_overrides=_pairs(args.env_override, "env-override"),
+        total_steps=args.total_steps,
+        num_envs=num_envs,
+        learning_starts=args.learning_starts if args.algo != "ppo" else 0,
+        buffer_size=args.buffer_size,
+        eval_every=args.eval_every or max(1, args.total_steps // 10),
+        num_eval_episodes=args.num_eval_episodes,
+        agent=agent_cfg,
+    )
+
+
+def train(args: Train) -> dict:
+    from jaxrl_hybrid.agents import AGENTS
+    from jaxrl_hybrid.cli.experiment import parse_grid, run_experiment
+
+    config = build_config(args)
+    grid = parse_grid(args.hparam, AGENTS[args.algo].HParams)
+    env_slug = args.env.replace(":", "_").replace("/", "_")
+    out = args.out or f"runs/{args.algo}_{env_slug}_s{args.seed}"
+    summary = run_experiment(
+        config,
+        num_seeds=args.num_seeds,
+        seed=args.seed,
+        out=out,
+        overwrite=args.overwrite,
+        hparam_grid=grid,
+        extra_config={"cli": dataclasses.asdict(args)},
+    )
+    if "iqm" in summary:
+        print(
+            f"final return over {args.num_seeds} seeds: mean {summary['mean']:.2f}, IQM {summary['iqm']:.2f} "
+            f"(95% CI {summary['ci95'][0]:.2f} .. {summary['ci95'][1]:.2f})"
+        )
+    print(f"summary: {summary['out']}/summary.json  report: {summary['out']}/report.md")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = tyro.extras.subcommand_cli_from_dict({"train": Train}, args=argv, prog="jaxrl-hybrid")
+    try:
+        if isinstance(args, Train):
+            train(args)
+    except (ValueError, TypeError, FileExistsError) as e:
+        print(f"jaxrl-hybrid: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

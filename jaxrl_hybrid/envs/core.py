@@ -1,0 +1,52 @@
+"""The one stateless environment API every env, wrapper and loop in jaxrl_hybrid speaks.
+
+    obs, state = env.reset(key, params)
+    obs, state, reward, terminated, truncated, info = env.step(key, state, action, params)
+
+`params` holds the dynamics (a pytree of arrays: gravity, masses, time limit), so a
+simulator and its "real" counterpart are one env with two params, and both can be vmapped.
+`terminated` means the MDP ended (no bootstrap); `truncated` means a time limit cut it.
+Continuous actions are in [-1, 1]; each env rescales them to its own bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+
+from jaxrl_hybrid.types import EnvSpec
+
+
+class StepResult(NamedTuple):
+    """What `Env.step` returns; unpacks as (obs, state, reward, terminated, truncated, info)."""
+
+    obs: jax.Array
+    state: Any
+    reward: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    info: dict[str, Any]
+
+
+class Env:
+    """Base class: subclasses set `spec` and `default_params` and implement reset / step."""
+
+    spec: EnvSpec
+    default_params: Any
+
+    def reset(self, key: jax.Array, params: Any) -> tuple[jax.Array, Any]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement reset")
+
+    def step(self, key: jax.Array, state: Any, action: jax.Array, params: Any) -> StepResult:
+        raise NotImplementedError(f"{type(self).__name__} does not implement step")
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def rescale_action(action: jax.Array, low: jax.Array, high: jax.Array) -> jax.Array:
+    """Map an action in [-1, 1] onto [low, high] (actions outside are clipped first)."""
+    action = jax.numpy.clip(action, -1.0, 1.0)
+    return low + 0.5 * (action + 1.0) * (high - low)

@@ -1,0 +1,24 @@
+"""Flax modules: MLP, critic ensembles, value heads and policies."""
+
+from jaxrl_hybrid.networks.critics import QEnsemble, QNetwork, ValueNetwork, min_over_subset
+from jaxrl_hybrid.networks.mlp import MLP
+from jaxrl_hybrid.networks.policies import (
+    CategoricalPolicy,
+    DeterministicPolicy,
+    GaussianPolicy,
+    TanhGaussianPolicy,
+    tanh_gaussian_sample,
+)
+
+__all__ = [
+    "MLP",
+    "CategoricalPolicy",
+    "DeterministicPolicy",
+    "GaussianPolicy",
+    "QEnsemble",
+    "QNetwork",
+    "TanhGaussianPolicy",
+    "ValueNetwork",
+    "min_over_subset",
+    "tanh_gaussian_sample",
+]

@@ -1,0 +1,82 @@
+"""Critics: Q ensembles as one batched module, and state-value heads.
+
+A head's `out_dim` is 1 for a scalar value and `num_bins` for a categorical one; read values
+and losses through `jaxrl_hybrid.losses.CriticLoss`, which knows which it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxrl_hybrid.networks.mlp import MLP
+
+
+class QNetwork(nn.Module):
+    """Q(s, a) for a continuous action: MLP over [obs, action]."""
+
+    hidden_dims: Sequence[int]
+    out_dim: int = 1
+    layer_norm: bool = False
+
+    @nn.compact
+    def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
+        x = jnp.concatenate([obs, action], axis=-1)
+        return MLP(self.hidden_dims, self.out_dim, self.layer_norm)(x)
+
+
+class QEnsemble(nn.Module):
+    """`num_members` independent Q networks evaluated as one batched module (nn.vmap).
+
+    Returns outputs of shape (num_members, *batch, out_dim); parameters carry a leading
+    member axis, so the whole ensemble is one set of matrix multiplies.
+    """
+
+    hidden_dims: Sequence[int]
+    num_members: int = 2
+    out_dim: int = 1
+    layer_norm: bool = False
+
+    @nn.compact
+    def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
+        ensemble = nn.vmap(
+            QNetwork,
+            variable_axes={"params": 0},
+            split_rngs={"params": True},
+            in_axes=None,
+            out_axes=0,
+            axis_size=self.num_members,
+        )
+        return ensemble(self.hidden_dims, self.out_dim, self.layer_norm)(obs, action)
+
+
+class ValueNetwork(nn.Module):
+    """V(s): MLP over the observation with `out_dim` outputs (1 scalar or num_bins logits)."""
+
+    hidden_dims: Sequence[int]
+    out_dim: int = 1
+    layer_norm: bool = False
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        act = nn.tanh if self.activation == "tanh" else nn.relu
+        return MLP(self.hidden_dims, self.out_dim, self.layer_norm, act)(obs)
+
+
+def min_over_subset(values: jax.Array, key: jax.Array, subset_size: int) -> jax.Array:
+    """Minimum over a random subset of `subset_size` ensemble members (axis 0).
+
+    With subset_size == ensemble size this is the clipped double-Q minimum; smaller subsets
+    give the REDQ / WSRL target. The subset is drawn without replacement from `key`.
+    """
+    num_members = values.shape[0]
+    if subset_size > num_members:
+        raise ValueError(f"subset of {subset_size} from an ensemble of {num_members} members")
+    if subset_size == num_members:
+        return jnp.min(values, axis=0)
+    idx = jax.random.choice(key, num_members, (subset_size,), replace=False)
+    return jnp.min(values[idx], axis=0)

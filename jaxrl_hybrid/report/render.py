@@ -1,0 +1,69 @@
+"""report.md and a learning-curve plot from a run folder's metrics.jsonl and summary.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from jaxrl_hybrid.report.stats import iqm, stratified_bootstrap_ci
+
+
+def load_metrics(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / "metrics.jsonl"
+    lines = []
+    for i, text in enumerate(path.read_text().splitlines(), 1):
+        try:
+            lines.append(json.loads(text))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: line {i} is not JSON ({e})") from e
+    return lines
+
+
+def write_report(run_dir: str | Path, title: str) -> Path:
+    """Write learning_curve.png and report.md (IQM over seeds per chunk, 95% bootstrap CI)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    metrics = load_metrics(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    steps = np.array([m["step"] for m in metrics])
+    returns = np.array([m["eval_return"] for m in metrics])  # (chunks, runs)
+    curve = np.array([iqm(r) for r in returns])
+    cis = np.array([stratified_bootstrap_ci(r, num_resamples=500) for r in returns])
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(steps, curve, label="IQM over runs")
+    ax.fill_between(steps, cis[:, 0], cis[:, 1], alpha=0.3, label="95% CI")
+    ax.set_xlabel("environment steps (per seed)")
+    ax.set_ylabel("deterministic evaluation return")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(run_dir / "learning_curve.png", dpi=100)
+    plt.close(fig)
+
+    rows = summary["grid"] if "grid" in summary else [summary]
+    lines = [
+        f"# {title}",
+        "",
+        f"{summary['total_env_steps']} environment steps per seed, "
+        f"{summary['num_eval_episodes']} deterministic evaluation episodes per point.",
+        "",
+        "| hparams | runs | mean | IQM | 95% CI (IQM) |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        hp = ", ".join(f"{k}={v:g}" for k, v in row.get("hparams", {}).items()) or "defaults"
+        lines.append(
+            f"| {hp} | {row['num_runs']} | {row['mean']:.2f} | {row['iqm']:.2f} | "
+            f"[{row['ci95'][0]:.2f}, {row['ci95'][1]:.2f}] |"
+        )
+    lines += ["", "![learning curve](learning_curve.png)", ""]
+    out = run_dir / "report.md"
+    out.write_text("\n".join(lines))
+    return out

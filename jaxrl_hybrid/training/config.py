@@ -1,0 +1,42 @@
+"""The experiment config: which algorithm, which env, how long, and the agent's own config."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Static description of one training run (the seed and traced hparams are separate).
+
+    `agent` is the algorithm's static config (SACConfig, TD3Config, PPOConfig); None takes
+    its defaults. `env_overrides` are dynamics-parameter overrides passed to `make_env`.
+    Off-policy loops spend `learning_starts` steps on random actions before updating.
+    """
+
+    algo: str = "sac"
+    env: str = "gymnax:Pendulum-v1"
+    env_overrides: tuple[tuple[str, float], ...] = ()
+    total_steps: int = 20_000
+    num_envs: int = 1
+    learning_starts: int = 1_000
+    buffer_size: int = 100_000
+    eval_every: int = 2_000
+    num_eval_episodes: int = 10
+    agent: Any = None
+
+    def __post_init__(self):
+        for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.learning_starts < 0:
+            raise ValueError(f"TrainConfig.learning_starts must be >= 0, got {self.learning_starts}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view (the agent config included, with its class name)."""
+        out = dataclasses.asdict(self)
+        out["env_overrides"] = dict(self.env_overrides)
+        if self.agent is not None:
+            out["agent"] = {"type": type(self.agent).__name__, **dataclasses.asdict(self.agent)}
+        return out

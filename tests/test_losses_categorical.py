@@ -1,0 +1,122 @@
+"""Numpy references for the categorical value losses, under every chex variant."""
+
+import math
+
+import chex
+import jax.numpy as jnp
+import numpy as np
+from absl.testing import parameterized
+
+from jaxrl_hybrid.losses import categorical as cat
+
+
+def np_centres(v_min, v_max, n):
+    w = (v_max - v_min) / n
+    return np.array([v_min + w * (i + 0.5) for i in range(n)])
+
+
+def np_hl_gauss(y, v_min, v_max, n, sigma):
+    y = min(max(y, v_min), v_max)
+    edges = [v_min + i * (v_max - v_min) / n for i in range(n + 1)]
+    cdf = [0.5 * (1 + math.erf((e - y) / (math.sqrt(2) * sigma))) for e in edges]
+    p = np.array([cdf[i + 1] - cdf[i] for i in range(n)])
+    return p / (cdf[-1] - cdf[0])
+
+
+def np_two_hot(y, v_min, v_max, n):
+    c = np_centres(v_min, v_max, n)
+    y = min(max(y, c[0]), c[-1])
+    p = np.zeros(n)
+    j = int(np.searchsorted(c, y, side="right")) - 1
+    j = min(max(j, 0), n - 2)
+    frac = (y - c[j]) / (c[j + 1] - c[j])
+    p[j] += 1 - frac
+    p[j + 1] += frac
+    return p
+
+
+def np_c51(r, discount, probs, v_min, v_max):
+    c = np_centres(v_min, v_max, len(probs))
+    out = np.zeros(len(probs))
+    for pj, zj in zip(probs, c, strict=True):
+        out += pj * np_two_hot(r + discount * zj, v_min, v_max, len(probs))
+    return out
+
+
+class CategoricalTest(chex.TestCase):
+    V_MIN, V_MAX, N = -10.0, 10.0, 21
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(0)
+        # Targets inside, on the edges of and outside the support.
+        self.targets = np.concatenate([rng.uniform(-12, 12, size=(3, 5)).ravel(), [-10.0, 10.0, -50.0, 50.0, 0.0]])
+        self.targets = self.targets.astype(np.float32).reshape(4, 5)
+
+    @chex.all_variants(with_pmap=False)
+    def test_hl_gauss_matches_numpy(self):
+        sigma = 0.75 * (self.V_MAX - self.V_MIN) / self.N
+        fn = self.variant(lambda y: cat.hl_gauss_probs(y, self.V_MIN, self.V_MAX, self.N, sigma))
+        got = np.asarray(fn(jnp.asarray(self.targets)))
+        self.assertEqual(got.shape, (4, 5, self.N))
+        want = np.array([np_hl_gauss(y, self.V_MIN, self.V_MAX, self.N, sigma) for y in self.targets.ravel()])
+        np.testing.assert_allclose(got.reshape(-1, self.N), want, atol=1e-5)
+        np.testing.assert_allclose(got.sum(-1), 1.0, atol=1e-5)
+
+    @chex.all_variants(with_pmap=False)
+    def test_hl_gauss_default_sigma_is_three_quarters_of_a_bin(self):
+        fn = self.variant(lambda y: cat.hl_gauss_probs(y, self.V_MIN, self.V_MAX, self.N))
+        got = np.asarray(fn(jnp.asarray(self.targets)))
+        want = np.array([np_hl_gauss(y, self.V_MIN, self.V_MAX, self.N, 0.75 * 20 / 21) for y in self.targets.ravel()])
+        np.testing.assert_allclose(got.reshape(-1, self.N), want, atol=1e-5)
+
+    @chex.all_variants(with_pmap=False)
+    def test_two_hot_matches_numpy(self):
+        fn = self.variant(lambda y: cat.two_hot_probs(y, self.V_MIN, self.V_MAX, self.N))
+        got = np.asarray(fn(jnp.asarray(self.targets)))
+        self.assertEqual(got.shape, (4, 5, self.N))
+        want = np.array([np_two_hot(y, self.V_MIN, self.V_MAX, self.N) for y in self.targets.ravel()])
+        np.testing.assert_allclose(got.reshape(-1, self.N), want, atol=1e-5)
+        np.testing.assert_allclose(got.sum(-1), 1.0, atol=1e-5)
+
+    @chex.all_variants(with_pmap=False)
+    def test_two_hot_expectation_recovers_target_inside_support(self):
+        inside = jnp.linspace(-9.5, 9.5, 17)
+        fn = self.variant(lambda y: cat.two_hot_probs(y, self.V_MIN, self.V_MAX, self.N))
+        value = (np.asarray(fn(inside)) * np_centres(self.V_MIN, self.V_MAX, self.N)).sum(-1)
+        np.testing.assert_allclose(value, np.asarray(inside), atol=1e-4)
+
+    @chex.all_variants(with_pmap=False)
+    def test_c51_project_matches_numpy(self):
+        rng = np.random.default_rng(1)
+        probs = rng.dirichlet(np.ones(self.N), size=6).astype(np.float32)
+        r = rng.uniform(-3, 3, size=6).astype(np.float32)
+        discount = np.array([0.99, 0.9, 0.0, 0.5, 0.99, 1.0], np.float32)
+        fn = self.variant(lambda r, d, p: cat.c51_project(r, d, p, self.V_MIN, self.V_MAX))
+        got = np.asarray(fn(jnp.asarray(r), jnp.asarray(discount), jnp.asarray(probs)))
+        want = np.array([np_c51(r[i], discount[i], probs[i], self.V_MIN, self.V_MAX) for i in range(6)])
+        np.testing.assert_allclose(got, want, atol=1e-5)
+        np.testing.assert_allclose(got.sum(-1), 1.0, atol=1e-5)
+
+    @chex.all_variants(with_pmap=False)
+    def test_logits_to_value_matches_numpy(self):
+        rng = np.random.default_rng(2)
+        logits = rng.normal(size=(3, 4, self.N)).astype(np.float32)
+        got = np.asarray(self.variant(lambda x: cat.logits_to_value(x, self.V_MIN, self.V_MAX))(jnp.asarray(logits)))
+        p = np.exp(logits - logits.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        np.testing.assert_allclose(got, (p * np_centres(self.V_MIN, self.V_MAX, self.N)).sum(-1), rtol=1e-5, atol=1e-5)
+
+    @chex.all_variants(with_pmap=False)
+    def test_cross_entropy_matches_numpy(self):
+        rng = np.random.default_rng(3)
+        logits = rng.normal(size=(7, self.N)).astype(np.float32)
+        target = rng.dirichlet(np.ones(self.N), size=7).astype(np.float32)
+        got = np.asarray(self.variant(cat.categorical_cross_entropy)(jnp.asarray(logits), jnp.asarray(target)))
+        log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        np.testing.assert_allclose(got, -(target * log_p).sum(-1), rtol=1e-5)
+
+    @parameterized.parameters(5, 51, 101)
+    def test_centres_span_support(self, n):
+        c = np.asarray(cat.bin_centres(-1.0, 3.0, n))
+        np.testing.assert_allclose(c, np_centres(-1.0, 3.0, n), atol=1e-6)
