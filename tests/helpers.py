@@ -1,0 +1,60 @@
+"""Small configs shared by the training tests."""
+
+import jax
+
+from jaxrl_hybrid.agents import PPOConfig, SACConfig, TD3Config
+from jaxrl_hybrid.losses import CriticLoss
+from jaxrl_hybrid.training import TrainConfig
+
+PENDULUM_SUPPORT = {"num_bins": 101, "v_min": -1700.0, "v_max": 100.0}
+
+
+def tiny_sac(total_steps=300, loss="mse", **agent_kw):
+    agent = SACConfig(hidden_dims=(16, 16), batch_size=32, critic_loss=CriticLoss(loss, **PENDULUM_SUPPORT), **agent_kw)
+    return TrainConfig(
+        algo="sac",
+        env="gymnax:Pendulum-v1",
+        total_steps=total_steps,
+        learning_starts=100,
+        eval_every=100,
+        buffer_size=1000,
+        num_eval_episodes=2,
+        agent=agent,
+    )
+
+
+def tiny_td3(total_steps=300):
+    agent = TD3Config(hidden_dims=(16, 16), batch_size=32)
+    return TrainConfig(
+        algo="td3",
+        env="gymnax:Pendulum-v1",
+        total_steps=total_steps,
+        learning_starts=100,
+        eval_every=100,
+        buffer_size=1000,
+        num_eval_episodes=2,
+        agent=agent,
+    )
+
+
+def tiny_ppo(env="gymnax:CartPole-v1", total_steps=512, loss="mse"):
+    support = {"num_bins": 51, "v_min": -10.0, "v_max": 110.0}
+    agent = PPOConfig(hidden_dims=(16, 16), num_steps=32, critic_loss=CriticLoss(loss, **support))
+    return TrainConfig(
+        algo="ppo", env=env, total_steps=total_steps, num_envs=4, eval_every=256, num_eval_episodes=2, agent=agent
+    )
+
+
+def seed_keys(n, seed=0):
+    from jaxrl_hybrid.cli.experiment import seed_keys as _seed_keys
+
+    return _seed_keys(seed, n)
+
+
+def final_eval(out):
+    """Mean deterministic evaluation return of the last chunk, per leading (seed) index."""
+    return out["metrics"]["eval_returns"][..., -1, :].mean(-1)
+
+
+def block(x):
+    return jax.block_until_ready(x)

@@ -1,0 +1,108 @@
+"""The command line: a run folder with config, metrics, summary and report; refusal and overwrite."""
+
+import json
+
+import pytest
+
+from jaxrl_hybrid.cli.main import main
+
+TINY = [
+    "train",
+    "--algo",
+    "sac",
+    "--env",
+    "gymnax:Pendulum-v1",
+    "--num-seeds",
+    "3",
+    "--total-steps",
+    "300",
+    "--learning-starts",
+    "100",
+    "--eval-every",
+    "100",
+    "--hidden-dims",
+    "16",
+    "16",
+    "--batch-size",
+    "32",
+    "--buffer-size",
+    "1000",
+    "--num-eval-episodes",
+    "2",
+    "--seed",
+    "0",
+]
+
+
+def test_train_writes_run_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*TINY, "--critic-loss", "hl_gauss", "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} >= {"config.json", "metrics.jsonl", "summary.json", "report.md"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["agent"]["critic_loss"]["kind"] == "hl_gauss"
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [200, 300]
+    assert all(len(x["eval_return"]) == 3 for x in lines)
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["final_return"]) == 3
+    assert summary["final_return"] == lines[-1]["eval_return"]
+    assert summary["ci95"][0] <= summary["iqm"] <= summary["ci95"][1]
+    err = capsys.readouterr().err
+    assert "steps/s" in err and "ETA" in err and "mean return" in err
+    assert not list(tmp_path.glob("*.partial-*"))
+
+
+def test_rerun_repeats_every_number_and_refuses_without_overwrite(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main([*TINY, "--out", str(a)]) == 0
+    assert main([*TINY, "--out", str(b)]) == 0
+    assert (a / "metrics.jsonl").read_text() == (b / "metrics.jsonl").read_text()
+    before = (a / "summary.json").read_text()
+    assert main([*TINY, "--seed", "1", "--out", str(a)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (a / "summary.json").read_text() == before
+    assert main([*TINY, "--seed", "1", "--out", str(a), "--overwrite"]) == 0
+    assert (a / "summary.json").read_text() != before
+
+
+def test_failed_run_leaves_existing_folder_intact(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+
+    def broken_report(*args, **kwargs):
+        raise RuntimeError("disk full while writing the report")
+
+    import jaxrl_hybrid.report.render
+
+    monkeypatch.setattr(jaxrl_hybrid.report.render, "write_report", broken_report)
+    with pytest.raises(RuntimeError, match="disk full"):
+        main([*TINY, "--out", str(out), "--overwrite"])
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    staged = list(tmp_path.glob("run.partial-*"))
+    assert len(staged) == 1 and (staged[0] / "metrics.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--env", "gymnax:NoSuchEnv-v0"], "known envs"),
+        (["--hparam", "learning_rate=1e-3"], "has no field 'learning_rate'"),
+        (["--env-override", "gravty=3"], "no dynamics parameter 'gravty'"),
+        (["--env", "brax:hopper", "--critic-loss", "two_hot"], "--v-min and --v-max"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(tmp_path, capsys, args, message):
+    assert main([*TINY, "--out", str(tmp_path / "x"), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_hparam_grid_runs_in_one_program(tmp_path):
+    out = tmp_path / "grid"
+    assert main([*TINY, "--out", str(out), "--hparam", "actor_lr=1e-4,1e-3", "--hparam", "gamma=0.9"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [g["hparams"] for g in summary["grid"]] == [
+        {"actor_lr": 1e-4, "gamma": 0.9},
+        {"actor_lr": 1e-3, "gamma": 0.9},
+    ]
+    assert all(len(g["final_return"]) == 3 for g in summary["grid"])

@@ -1,0 +1,79 @@
+"""Networks (ensemble shapes, subset min, tanh-Gaussian log-prob) and the replay buffer."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxrl_hybrid.networks import MLP, QEnsemble, min_over_subset, tanh_gaussian_sample
+from jaxrl_hybrid.training import replay
+from jaxrl_hybrid.types import Transition
+
+
+def test_q_ensemble_is_one_batched_module_with_independent_members():
+    net = QEnsemble((16, 16), num_members=5, out_dim=7, layer_norm=True)
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, 3)), jnp.zeros((1, 2)))
+    out = net.apply(params, jnp.ones((4, 3)), jnp.ones((4, 2)))
+    assert out.shape == (5, 4, 7)
+    assert all(leaf.shape[0] == 5 for leaf in jax.tree.leaves(params))
+    assert float(jnp.abs(out[0] - out[1]).max()) > 1e-4  # members differ
+
+
+def test_mlp_layer_norm_option_adds_parameters():
+    plain = MLP((8,), 1).init(jax.random.PRNGKey(0), jnp.zeros((1, 2)))
+    normed = MLP((8,), 1, layer_norm=True).init(jax.random.PRNGKey(0), jnp.zeros((1, 2)))
+    assert len(jax.tree.leaves(normed)) == len(jax.tree.leaves(plain)) + 2
+
+
+def test_min_over_subset():
+    values = jnp.array([[3.0, 1.0], [2.0, 5.0], [4.0, 0.0], [9.0, 9.0]])
+    np.testing.assert_allclose(min_over_subset(values, jax.random.PRNGKey(0), 4), [2.0, 0.0])
+    # A subset of 2 gives the min over two distinct members, different per key.
+    seen = set()
+    for i in range(30):
+        out = np.asarray(min_over_subset(values, jax.random.PRNGKey(i), 2))
+        assert any(np.allclose(out, np.minimum(values[a], values[b])) for a in range(4) for b in range(4) if a != b)
+        seen.add(tuple(out))
+    assert len(seen) > 1
+    with pytest.raises(ValueError):
+        min_over_subset(values, jax.random.PRNGKey(0), 5)
+
+
+def test_tanh_gaussian_log_prob_matches_change_of_variables():
+    mean, log_std = jnp.array([[0.3, -0.5]]), jnp.array([[-0.2, 0.1]])
+    action, log_prob = tanh_gaussian_sample(mean, log_std, jax.random.PRNGKey(3))
+    u = np.arctanh(np.asarray(action, np.float64))
+    std = np.exp(np.asarray(log_std, np.float64))
+    gauss = -0.5 * ((u - np.asarray(mean)) / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)
+    want = (gauss - np.log(1 - np.tanh(u) ** 2)).sum(-1)
+    np.testing.assert_allclose(log_prob, want, rtol=1e-4)
+    assert np.all(np.abs(np.asarray(action)) < 1)
+
+
+def _transitions(start, n):
+    x = jnp.arange(start, start + n, dtype=jnp.float32)
+    return Transition(
+        obs=x[:, None],
+        action=x[:, None],
+        reward=x,
+        next_obs=x[:, None] + 1,
+        terminated=jnp.zeros(n, bool),
+        truncated=jnp.zeros(n, bool),
+    )
+
+
+def test_replay_buffer_wraps_and_samples_only_stored():
+    example = jax.tree.map(lambda x: x[0], _transitions(0, 1))
+    buf = replay.init_buffer(5, example)
+    buf = replay.add_batch(buf, _transitions(0, 3))
+    assert int(buf.size) == 3 and int(buf.position) == 3
+    sample = replay.sample(buf, jax.random.PRNGKey(0), (200,))
+    assert set(np.asarray(sample.reward).tolist()) <= {0.0, 1.0, 2.0}
+    buf = replay.add_batch(buf, _transitions(3, 4))  # 7 added, capacity 5: 0 and 1 overwritten
+    assert int(buf.size) == 5 and int(buf.position) == 2
+    np.testing.assert_allclose(np.sort(np.asarray(buf.data.reward)), [2, 3, 4, 5, 6])
+    sample = replay.sample(buf, jax.random.PRNGKey(1), (4, 8))
+    assert sample.obs.shape == (4, 8, 1)
+    np.testing.assert_allclose(sample.next_obs, sample.obs + 1)
+    with pytest.raises(ValueError):
+        replay.init_buffer(0, example)
