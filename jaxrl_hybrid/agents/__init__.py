@@ -5,7 +5,7 @@
     state, metrics = agent.update(state, batch, key, hparams)
     action = agent.act(state, obs, key, deterministic)
 
-Agents see arrays (Batch), never envs or files. `make_train` joins them with envs.
+Agents see arrays (Batch), never envs or files; `jaxrl_hybrid.training.make_train` joins them with envs.
 """
 
 from jaxrl_hybrid.agents.ppo import PPO, PPOConfig, PPOHParams
@@ -13,13 +13,6 @@ from jaxrl_hybrid.agents.sac import SAC, SACConfig, SACHParams
 from jaxrl_hybrid.agents.td3 import TD3, TD3Config, TD3HParams
 
 AGENTS = {"sac": SAC, "td3": TD3, "ppo": PPO}
-
-
-def make_train(config):
-    """`jaxrl_hybrid.training.make_train`, re-exported where users look for it."""
-    from jaxrl_hybrid.training import make_train as _make_train
-
-    return _make_train(config)
 
 
 __all__ = [
@@ -33,5 +26,4 @@ __all__ = [
     "SACHParams",
     "TD3Config",
     "TD3HParams",
-    "make_train",
 ]
