@@ -91,7 +91,7 @@ def run_experiment(
     progress.begin(
         program.warmup_steps,
         f"compiled {config.algo} on {config.env}: {num_runs} runs "
-        f"({num_groups} settings x {num_seeds} seeds) in {time.perf_counter() - t0:.1f}s",
+        f"({num_groups} hparam setting(s) x {num_seeds} seeds) in {time.perf_counter() - t0:.1f}s",
     )
 
     final_returns = None

@@ -11,8 +11,7 @@ from flax import struct
 from jaxrl_hybrid.envs.core import Env
 from jaxrl_hybrid.envs.wrappers import wrap_for_training
 from jaxrl_hybrid.training import replay
-from jaxrl_hybrid.training.evaluation import evaluate
-from jaxrl_hybrid.training.program import TrainProgram
+from jaxrl_hybrid.training.program import TrainProgram, make_run_chunk
 from jaxrl_hybrid.types import Transition
 
 
@@ -114,23 +113,7 @@ def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainPro
         )
         return runner.replace(agent=agent_state), (jax.tree.map(jnp.mean, update_metrics), episode)
 
-    def run_chunk(runner: OffPolicyRunner, hparams):
-        runner, (update_metrics, (n_done, ret_sum)) = jax.lax.scan(
-            lambda r, _: iteration(r, hparams), runner, None, length=iters_per_chunk
-        )
-        key, key_eval = jax.random.split(runner.key)
-        eval_returns = evaluate(
-            key_eval,
-            env,
-            env_params,
-            lambda obs, k: agent.act(runner.agent, obs, k, True, hparams),
-            config.num_eval_episodes,
-        )
-        metrics = {k: v.mean() for k, v in update_metrics.items()}
-        n_done = n_done.sum()
-        metrics["train_episode_return"] = jnp.where(n_done > 0, ret_sum.sum() / jnp.maximum(n_done, 1), jnp.nan)
-        metrics["eval_returns"] = eval_returns
-        return runner.replace(key=key), metrics
+    run_chunk = make_run_chunk(iteration, iters_per_chunk, agent, env, env_params, config.num_eval_episodes)
 
     return TrainProgram(
         init=init,

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+
+from jaxrl_hybrid.training.evaluation import evaluate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,3 +46,40 @@ class TrainProgram:
         runner = self.init(key, hparams)
         runner, metrics = jax.lax.scan(lambda r, _: self.run_chunk(r, hparams), runner, None, length=self.num_chunks)
         return {"runner": runner, "metrics": metrics}
+
+
+def make_run_chunk(
+    iteration: Callable[[Any, Any], tuple[Any, tuple[dict[str, jax.Array], tuple[jax.Array, jax.Array]]]],
+    iters_per_chunk: int,
+    agent: Any,
+    env: Any,
+    env_params: Any,
+    num_eval_episodes: int,
+) -> Callable[[Any, Any], tuple[Any, dict[str, jax.Array]]]:
+    """The chunk every loop runs: `iters_per_chunk` iterations as a scan, then evaluation.
+
+    `iteration(runner, hparams)` returns the runner (with `.agent` and `.key`) and
+    (update metrics, (episodes finished, sum of their returns)). The chunk's metrics are the
+    mean update metrics, the mean return of the training episodes that finished in it (NaN if
+    none) and `eval_returns` of `num_eval_episodes` deterministic episodes.
+    """
+
+    def run_chunk(runner, hparams):
+        runner, (update_metrics, (n_done, ret_sum)) = jax.lax.scan(
+            lambda r, _: iteration(r, hparams), runner, None, length=iters_per_chunk
+        )
+        key, key_eval = jax.random.split(runner.key)
+        eval_returns = evaluate(
+            key_eval,
+            env,
+            env_params,
+            lambda obs, k: agent.act(runner.agent, obs, k, True, hparams),
+            num_eval_episodes,
+        )
+        metrics = {k: v.mean() for k, v in update_metrics.items()}
+        n_done = n_done.sum()
+        metrics["train_episode_return"] = jnp.where(n_done > 0, ret_sum.sum() / jnp.maximum(n_done, 1), jnp.nan)
+        metrics["eval_returns"] = eval_returns
+        return runner.replace(key=key), metrics
+
+    return run_chunk

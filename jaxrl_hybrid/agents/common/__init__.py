@@ -1,6 +1,6 @@
 """Pieces every agent shares: optimiser steps with traced learning rates, target nets, critics."""
 
-from jaxrl_hybrid.agents.common.critic import critic_regression_step, ensemble_values
+from jaxrl_hybrid.agents.common.critic import critic_regression_step, ensemble_values, utd_critic_updates
 from jaxrl_hybrid.agents.common.optim import (
     ModelState,
     apply_gradients,
@@ -19,4 +19,5 @@ __all__ = [
     "init_model",
     "make_optimizer",
     "soft_update",
+    "utd_critic_updates",
 ]

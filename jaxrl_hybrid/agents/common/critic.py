@@ -51,3 +51,31 @@ def critic_regression_step(
         "td_abs": jnp.abs(q - target[None]).mean(),
     }
     return critic, metrics
+
+
+def utd_critic_updates(
+    state: Any,
+    batch: Batch,
+    key: jax.Array,
+    target_fn: Callable[[Any, Batch, jax.Array], jax.Array],
+    apply_fn: Callable,
+    tx: optax.GradientTransformation,
+    loss: CriticLoss,
+    learning_rate: jax.Array,
+    tau: jax.Array,
+) -> tuple[Any, dict[str, jax.Array]]:
+    """One critic step per minibatch along `batch`'s leading (UTD) axis, as a scan.
+
+    `state` is any agent state with a `critic` field; `target_fn(state, minibatch, key)`
+    forms the TD target from the state as it stands before each step. Returns the state with
+    the new critic and the metrics of the last step.
+    """
+    num_updates = jax.tree.leaves(batch)[0].shape[0]
+
+    def step(critic, xs):
+        minibatch, k = xs
+        target = target_fn(state.replace(critic=critic), minibatch, k)
+        return critic_regression_step(critic, apply_fn, tx, loss, minibatch, target, learning_rate, tau)
+
+    critic, metrics = jax.lax.scan(step, state.critic, (batch, jax.random.split(key, num_updates)))
+    return state.replace(critic=critic), {k: v[-1] for k, v in metrics.items()}

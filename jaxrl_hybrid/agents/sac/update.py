@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxrl_hybrid.agents.common import apply_gradients, critic_regression_step, ensemble_values
+from jaxrl_hybrid.agents.common import apply_gradients, ensemble_values, utd_critic_updates
 from jaxrl_hybrid.agents.sac.config import SACConfig, SACHParams
 from jaxrl_hybrid.agents.sac.state import SACState
 from jaxrl_hybrid.losses.td import bootstrap_discount, td_target
@@ -50,23 +50,17 @@ def update(nets, config: SACConfig, state: SACState, batch: Batch, key, hparams:
     """One SAC update. `batch` fields have a leading axis of `config.utd` minibatches."""
     key_critic, key_actor = jax.random.split(key)
 
-    def critic_step(critic_state, xs):
-        minibatch, k = xs
-        st = state.replace(critic=critic_state)
-        target = soft_td_target(nets, config, st, minibatch, k, hparams)
-        return critic_regression_step(
-            critic_state,
-            nets.critic.apply,
-            nets.critic_tx,
-            config.critic_loss,
-            minibatch,
-            target,
-            hparams.critic_lr,
-            hparams.tau,
-        )
-
-    critic, critic_metrics = jax.lax.scan(critic_step, state.critic, (batch, jax.random.split(key_critic, config.utd)))
-    state = state.replace(critic=critic)
+    state, metrics = utd_critic_updates(
+        state,
+        batch,
+        key_critic,
+        lambda st, minibatch, k: soft_td_target(nets, config, st, minibatch, k, hparams),
+        nets.critic.apply,
+        nets.critic_tx,
+        config.critic_loss,
+        hparams.critic_lr,
+        hparams.tau,
+    )
     obs = batch.obs[-1]
 
     def actor_objective(params):
@@ -82,7 +76,6 @@ def update(nets, config: SACConfig, state: SACState, batch: Batch, key, hparams:
     )
     log_temp = apply_gradients(state.log_temp, t_grad, nets.temp_tx, hparams.temp_lr)
 
-    metrics = {k: v[-1] for k, v in critic_metrics.items()}
     metrics.update(
         actor_loss=a_loss,
         temp_loss=t_loss,

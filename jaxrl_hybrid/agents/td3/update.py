@@ -5,12 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxrl_hybrid.agents.common import (
-    apply_gradients,
-    critic_regression_step,
-    ensemble_values,
-    soft_update,
-)
+from jaxrl_hybrid.agents.common import apply_gradients, ensemble_values, soft_update, utd_critic_updates
 from jaxrl_hybrid.agents.td3.config import TD3Config, TD3HParams
 from jaxrl_hybrid.agents.td3.state import TD3State
 from jaxrl_hybrid.losses.td import bootstrap_discount, td_target
@@ -47,23 +42,19 @@ def update(nets, config: TD3Config, state: TD3State, batch: Batch, key, hparams:
     program has no data-dependent control flow under vmap).
     """
 
-    def critic_step(critic_state, xs):
-        minibatch, k = xs
-        target = smoothed_td_target(nets, config, state.replace(critic=critic_state), minibatch, k, hparams)
-        # tau=0 here: in TD3 the critic target follows the delayed actor update below.
-        return critic_regression_step(
-            critic_state,
-            nets.critic.apply,
-            nets.critic_tx,
-            config.critic_loss,
-            minibatch,
-            target,
-            hparams.critic_lr,
-            jnp.zeros_like(hparams.tau),
-        )
-
-    critic, critic_metrics = jax.lax.scan(critic_step, state.critic, (batch, jax.random.split(key, config.utd)))
-    state = state.replace(critic=critic)
+    # tau=0 for the critic steps: in TD3 the critic target follows the delayed actor update below.
+    state, metrics = utd_critic_updates(
+        state,
+        batch,
+        key,
+        lambda st, minibatch, k: smoothed_td_target(nets, config, st, minibatch, k, hparams),
+        nets.critic.apply,
+        nets.critic_tx,
+        config.critic_loss,
+        hparams.critic_lr,
+        jnp.zeros_like(hparams.tau),
+    )
+    critic = state.critic
     obs = batch.obs[-1]
     a_loss, grads = jax.value_and_grad(lambda p: actor_loss(p, nets, config, state, obs).mean())(state.actor.params)
     do_actor = (state.step + 1) % config.policy_delay == 0
@@ -71,6 +62,5 @@ def update(nets, config: TD3Config, state: TD3State, batch: Batch, key, hparams:
     new_critic = soft_update(critic, hparams.tau)
     actor = jax.tree.map(lambda n, o: jnp.where(do_actor, n, o), new_actor, state.actor)
     critic = jax.tree.map(lambda n, o: jnp.where(do_actor, n, o), new_critic, critic)
-    metrics = {k: v[-1] for k, v in critic_metrics.items()}
     metrics["actor_loss"] = a_loss
     return state.replace(actor=actor, critic=critic, step=state.step + 1), metrics
