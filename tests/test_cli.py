@@ -87,6 +87,7 @@ def test_failed_run_leaves_existing_folder_intact(tmp_path, monkeypatch):
     "args, message",
     [
         (["--env", "gymnax:NoSuchEnv-v0"], "known envs"),
+        (["--num-seeds", "0"], "num_seeds must be >= 1"),
         (["--hparam", "learning_rate=1e-3"], "has no field 'learning_rate'"),
         (["--env-override", "gravty=3"], "no dynamics parameter 'gravty'"),
         (["--env", "brax:hopper", "--critic-loss", "two_hot"], "--v-min and --v-max"),

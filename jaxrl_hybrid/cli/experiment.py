@@ -56,6 +56,8 @@ def run_experiment(
     extra_config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train `num_seeds` seeds for every grid point in one vmapped program; write the run folder."""
+    if num_seeds < 1:
+        raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
     run_dir = RunDir(out, overwrite=overwrite)
     program = make_program(config)
     grid = hparam_grid or [{}]
