@@ -21,13 +21,6 @@ def test_same_seed_gives_identical_numbers(make_config):
     assert any(not np.allclose(p[0], p[1]) for p in params if p.ndim > 1)
 
 
-def test_a_fresh_program_repeats_the_numbers():
-    keys = seed_keys(2)
-    a = jax.jit(jax.vmap(make_train(tiny_sac())))(keys)
-    b = jax.jit(jax.vmap(make_train(tiny_sac())))(keys)
-    np.testing.assert_array_equal(np.asarray(a["metrics"]["eval_returns"]), np.asarray(b["metrics"]["eval_returns"]))
-
-
 @pytest.mark.parametrize("make_config", [tiny_sac, tiny_ppo], ids=["sac", "ppo"])
 def test_seed_of_vmapped_run_matches_seed_alone(make_config):
     train = make_train(make_config())
