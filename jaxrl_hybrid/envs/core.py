@@ -11,6 +11,7 @@ Continuous actions are in [-1, 1]; each env rescales them to its own bounds.
 
 from __future__ import annotations
 
+import abc
 from typing import Any, NamedTuple
 
 import jax
@@ -29,17 +30,19 @@ class StepResult(NamedTuple):
     info: dict[str, Any]
 
 
-class Env:
+class Env(abc.ABC):
     """Base class: subclasses set `spec` and `default_params` and implement reset / step."""
 
     spec: EnvSpec
     default_params: Any
 
+    @abc.abstractmethod
     def reset(self, key: jax.Array, params: Any) -> tuple[jax.Array, Any]:
-        raise NotImplementedError(f"{type(self).__name__} does not implement reset")
+        """First observation and state of an episode."""
 
+    @abc.abstractmethod
     def step(self, key: jax.Array, state: Any, action: jax.Array, params: Any) -> StepResult:
-        raise NotImplementedError(f"{type(self).__name__} does not implement step")
+        """One transition; does not reset (wrap in `AutoReset` for that)."""
 
     @property
     def name(self) -> str:
