@@ -1,0 +1,157 @@
+"""The in-memory offline dataset: a device-resident pytree sampled by index gathers.
+
+One copy of the data serves every seed of a vmapped run: `sample(dataset, key, n)` only
+gathers rows, so `jax.vmap(sample, in_axes=(None, 0, None))` gives each seed its own batches.
+Episode ids and discounted Monte-Carlo returns-to-go (Cal-QL needs them) are computed once,
+on the host, when the dataset is built.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jaxrl_hybrid.types import Transition
+
+FIELDS = ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts")
+
+
+@struct.dataclass
+class Dataset:
+    """D4RL-layout transitions plus per-step episode index and return-to-go.
+
+    `terminals` marks MDP termination (no bootstrap); `timeouts` marks episodes cut by a
+    time limit (or by the end of the data). `returns_to_go[t]` is the discounted sum of
+    rewards from t to the end of t's episode, with `gamma` (static).
+    """
+
+    observations: jax.Array
+    actions: jax.Array
+    rewards: jax.Array
+    next_observations: jax.Array
+    terminals: jax.Array
+    timeouts: jax.Array
+    episode_ids: jax.Array
+    returns_to_go: jax.Array
+    gamma: float = struct.field(pytree_node=False, default=0.99)
+
+    @property
+    def size(self) -> int:
+        return int(self.rewards.shape[0])
+
+    @property
+    def num_episodes(self) -> int:
+        return int(self.episode_ids[-1]) + 1 if self.size else 0
+
+
+def episode_ids(terminals: np.ndarray, timeouts: np.ndarray) -> np.ndarray:
+    """Index of the episode each step belongs to; an episode ends at a terminal or timeout."""
+    done = np.logical_or(terminals, timeouts).astype(np.int64)
+    return np.concatenate([[0], np.cumsum(done[:-1])]).astype(np.int32)
+
+
+def discounted_returns_to_go(
+    rewards: np.ndarray, terminals: np.ndarray, timeouts: np.ndarray, gamma: float
+) -> np.ndarray:
+    """G_t = r_t + gamma * G_{t+1} within an episode, G = r at its last step.
+
+    Episodes cut by a timeout are not bootstrapped (the Monte-Carlo return of what was
+    observed, as Cal-QL computes it). Computed in float64 on the host, returned as float32.
+    """
+    rewards = np.asarray(rewards, np.float64)
+    done = np.logical_or(terminals, timeouts)
+    out = np.empty_like(rewards)
+    running = 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        if done[t] or t == len(rewards) - 1:
+            running = 0.0
+        running = rewards[t] + gamma * running
+        out[t] = running
+    return out.astype(np.float32)
+
+
+def from_arrays(
+    observations,
+    actions,
+    rewards,
+    next_observations,
+    terminals,
+    timeouts,
+    gamma: float = 0.99,
+    source: str = "arrays",
+) -> Dataset:
+    """Build a `Dataset` from host arrays, checking shapes and values first.
+
+    The last step of the data always ends an episode: if it is neither terminal nor a
+    timeout it is marked as a timeout. Errors name `source`, the field and the first bad index.
+    """
+    arrays = {
+        "observations": np.asarray(observations, np.float32),
+        "actions": np.asarray(actions),
+        "rewards": np.asarray(rewards, np.float32),
+        "next_observations": np.asarray(next_observations, np.float32),
+        "terminals": np.asarray(terminals),
+        "timeouts": np.asarray(timeouts),
+    }
+    n = arrays["rewards"].shape[0] if arrays["rewards"].ndim else 0
+    if n == 0:
+        raise ValueError(f"{source}: 'rewards' is empty; a dataset needs at least one transition")
+    for name, x in arrays.items():
+        if x.shape[:1] != (n,):
+            raise ValueError(f"{source}: '{name}' has {x.shape[0] if x.ndim else 0} rows, expected {n} (as 'rewards')")
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+            raise ValueError(f"{source}: '{name}' has dtype {x.dtype}, expected a numeric or boolean dtype")
+        if np.issubdtype(x.dtype, np.floating):
+            bad = np.flatnonzero(~np.isfinite(x.reshape(n, -1)).all(axis=1))
+            if bad.size:
+                raise ValueError(f"{source}: '{name}' is not finite at index {bad[0]} (expected finite numbers)")
+    if arrays["rewards"].ndim != 1:
+        raise ValueError(f"{source}: 'rewards' has shape {arrays['rewards'].shape}, expected ({n},)")
+    if arrays["observations"].shape != arrays["next_observations"].shape:
+        raise ValueError(
+            f"{source}: 'next_observations' has shape {arrays['next_observations'].shape}, "
+            f"expected {arrays['observations'].shape} (as 'observations')"
+        )
+    for name in ("terminals", "timeouts"):
+        x = arrays[name]
+        bad = np.flatnonzero((x != 0) & (x != 1))
+        if x.ndim != 1 or bad.size:
+            where = f"index {bad[0]}" if bad.size else f"shape {x.shape}"
+            raise ValueError(f"{source}: '{name}' must be a 1-D array of 0/1 flags; bad at {where}")
+        arrays[name] = x.astype(bool)
+    arrays["timeouts"] = arrays["timeouts"] & ~arrays["terminals"]
+    if not (arrays["terminals"][-1] or arrays["timeouts"][-1]):
+        arrays["timeouts"][-1] = True
+    ids = episode_ids(arrays["terminals"], arrays["timeouts"])
+    rtg = discounted_returns_to_go(arrays["rewards"], arrays["terminals"], arrays["timeouts"], gamma)
+    return Dataset(
+        **{k: jnp.asarray(v) for k, v in arrays.items()},
+        episode_ids=jnp.asarray(ids),
+        returns_to_go=jnp.asarray(rtg),
+        gamma=float(gamma),
+    )
+
+
+def gather(dataset: Dataset, idx: jax.Array) -> Transition:
+    """Rows `idx` of the dataset as a Transition batch (any index shape)."""
+    return Transition(
+        obs=dataset.observations[idx],
+        action=dataset.actions[idx],
+        reward=dataset.rewards[idx],
+        next_obs=dataset.next_observations[idx],
+        terminated=dataset.terminals[idx],
+        truncated=dataset.timeouts[idx],
+    )
+
+
+def sample(dataset: Dataset, key: jax.Array, batch_size: int | tuple[int, ...]) -> Transition:
+    """Uniform sample with replacement: a pure index gather, vmappable over keys."""
+    shape = (batch_size,) if isinstance(batch_size, int) else tuple(batch_size)
+    return gather(dataset, jax.random.randint(key, shape, 0, dataset.rewards.shape[0]))
+
+
+def episode_returns(dataset: Dataset) -> np.ndarray:
+    """Undiscounted return of every episode, in order (host numpy)."""
+    return np.bincount(np.asarray(dataset.episode_ids), weights=np.asarray(dataset.rewards, np.float64))
