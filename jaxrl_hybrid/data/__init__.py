@@ -1,7 +1,7 @@
 """Offline datasets: the device-resident `Dataset`, sampling and statistics.
 
-Knows nothing of agents. File import/export, generation and corruption are still to come
-(issue 4); what is here is complete and tested on its own.
+Knows nothing of agents. D4RL-layout HDF5 files load and save; Minari I/O, generation and
+corruption are still to come (issue 4) and raise where they would be called.
 """
 
 from jaxrl_hybrid.data.dataset import (
@@ -13,6 +13,7 @@ from jaxrl_hybrid.data.dataset import (
     gather,
     sample,
 )
+from jaxrl_hybrid.data.io import load, save
 from jaxrl_hybrid.data.stats import (
     ObsNormalizer,
     normalize_observations,
@@ -29,9 +30,11 @@ __all__ = [
     "episode_returns",
     "from_arrays",
     "gather",
+    "load",
     "normalize_observations",
     "normalized_score",
     "obs_normalizer",
     "sample",
+    "save",
     "scale_rewards",
 ]

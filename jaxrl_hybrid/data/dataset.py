@@ -8,6 +8,8 @@ on the host, when the dataset is built.
 
 from __future__ import annotations
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,6 +38,12 @@ class Dataset:
     episode_ids: jax.Array
     returns_to_go: jax.Array
     gamma: float = struct.field(pytree_node=False, default=0.99)
+    metadata_json: str = struct.field(pytree_node=False, default="{}")
+
+    @property
+    def metadata(self) -> dict:
+        """Provenance that travels with the file: env id, dynamics shift, policy, reference returns."""
+        return json.loads(self.metadata_json)
 
     @property
     def size(self) -> int:
@@ -81,6 +89,7 @@ def from_arrays(
     timeouts,
     gamma: float = 0.99,
     source: str = "arrays",
+    metadata: dict | None = None,
 ) -> Dataset:
     """Build a `Dataset` from host arrays, checking shapes and values first.
 
@@ -131,6 +140,7 @@ def from_arrays(
         episode_ids=jnp.asarray(ids),
         returns_to_go=jnp.asarray(rtg),
         gamma=float(gamma),
+        metadata_json=json.dumps(metadata or {}, sort_keys=True),
     )
 
 
