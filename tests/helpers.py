@@ -9,10 +9,9 @@ from jaxrl_hybrid.training import TrainConfig
 PENDULUM_SUPPORT = {"num_bins": 101, "v_min": -1700.0, "v_max": 100.0}
 
 
-def tiny_sac(total_steps=300, loss="mse", **agent_kw):
-    agent = SACConfig(hidden_dims=(16, 16), batch_size=32, critic_loss=CriticLoss(loss, **PENDULUM_SUPPORT), **agent_kw)
+def _tiny_pendulum(algo, agent, total_steps):
     return TrainConfig(
-        algo="sac",
+        algo=algo,
         env="gymnax:Pendulum-v1",
         total_steps=total_steps,
         learning_starts=100,
@@ -20,21 +19,18 @@ def tiny_sac(total_steps=300, loss="mse", **agent_kw):
         buffer_size=1000,
         num_eval_episodes=2,
         agent=agent,
+    )
+
+
+def tiny_sac(total_steps=300, loss="mse", **agent_kw):
+    loss = CriticLoss(loss, **PENDULUM_SUPPORT)
+    return _tiny_pendulum(
+        "sac", SACConfig(hidden_dims=(16, 16), batch_size=32, critic_loss=loss, **agent_kw), total_steps
     )
 
 
 def tiny_td3(total_steps=300):
-    agent = TD3Config(hidden_dims=(16, 16), batch_size=32)
-    return TrainConfig(
-        algo="td3",
-        env="gymnax:Pendulum-v1",
-        total_steps=total_steps,
-        learning_starts=100,
-        eval_every=100,
-        buffer_size=1000,
-        num_eval_episodes=2,
-        agent=agent,
-    )
+    return _tiny_pendulum("td3", TD3Config(hidden_dims=(16, 16), batch_size=32), total_steps)
 
 
 def tiny_ppo(env="gymnax:CartPole-v1", total_steps=512, loss="mse"):
