@@ -87,17 +87,29 @@ def test_failed_save_leaves_nothing_behind(tmp_path):
     target = tmp_path / "out.hdf5"
     target.write_bytes(b"previous contents")
     bad = ds.replace(timeouts=np.array([{"not": "a flag"}] * 10, dtype=object))  # fails mid-write
+    with pytest.raises(FileExistsError, match="overwrite"):
+        save(ds, target)  # an existing file is never replaced by default
     with pytest.raises(TypeError):
-        save(bad, target)
+        save(bad, target, overwrite=True)
     assert target.read_bytes() == b"previous contents"
     assert [p.name for p in tmp_path.iterdir()] == ["out.hdf5"]
 
 
-def test_unsupported_sources_say_so(tmp_path):
+def test_unknown_format_and_missing_source_say_where_they_looked(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
     ds = from_arrays(**make_arrays())
-    with pytest.raises(NotImplementedError, match="Minari"):
-        save(ds, tmp_path / "m", format="minari")
-    with pytest.raises(NotImplementedError, match="Minari"):
-        load("pendulum/expert-v0")
     with pytest.raises(ValueError, match="unknown dataset format"):
         save(ds, tmp_path / "x", format="csv")
+    with pytest.raises(FileNotFoundError) as err:
+        load("pendulum/expert-v0")
+    assert str(tmp_path / "minari" / "pendulum/expert-v0") in str(err.value)
+    assert not (tmp_path / "minari").exists()  # looking wrote nothing
+
+
+def test_actions_outside_declared_bounds_warn_with_first_index(tmp_path):
+    arrays = make_arrays()
+    arrays["actions"][6, 1] = 1.5
+    ds = from_arrays(**arrays, metadata={"action_bounds": [-1.0, 1.0]})
+    path = save(ds, tmp_path / "wide.hdf5")
+    with pytest.warns(UserWarning, match=r"wide.hdf5: 'actions' leave the env's bounds .* at index 6 \(1 of 10 rows\)"):
+        load(path)

@@ -9,6 +9,7 @@ on the host, when the dataset is built.
 from __future__ import annotations
 
 import json
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -90,11 +91,15 @@ def from_arrays(
     gamma: float = 0.99,
     source: str = "arrays",
     metadata: dict | None = None,
+    action_bounds: tuple | None = None,
 ) -> Dataset:
     """Build a `Dataset` from host arrays, checking shapes and values first.
 
     The last step of the data always ends an episode: if it is neither terminal nor a
     timeout it is marked as a timeout. Errors name `source`, the field and the first bad index.
+    With `action_bounds=(low, high)` (scalars or per-dimension arrays), actions outside them
+    raise a warning that names the first offending index: such datasets exist (noisy
+    behaviour policies) but tanh policies cannot reproduce their actions.
     """
     arrays = {
         "observations": np.asarray(observations, np.float32),
@@ -130,6 +135,8 @@ def from_arrays(
             where = f"index {bad[0]}" if bad.size else f"shape {x.shape}"
             raise ValueError(f"{source}: '{name}' must be a 1-D array of 0/1 flags; bad at {where}")
         arrays[name] = x.astype(bool)
+    if action_bounds is not None:
+        check_action_bounds(arrays["actions"], action_bounds, source)
     arrays["timeouts"] = arrays["timeouts"] & ~arrays["terminals"]
     if not (arrays["terminals"][-1] or arrays["timeouts"][-1]):
         arrays["timeouts"][-1] = True
@@ -142,6 +149,21 @@ def from_arrays(
         gamma=float(gamma),
         metadata_json=json.dumps(metadata or {}, sort_keys=True),
     )
+
+
+def check_action_bounds(actions: np.ndarray, bounds: tuple, source: str) -> int:
+    """Warn (naming `source` and the first index) if actions leave [low, high]; returns the count."""
+    low, high = (np.asarray(b, np.float64) for b in bounds)
+    flat = np.asarray(actions, np.float64).reshape(len(actions), -1)
+    outside = np.flatnonzero(((flat < low.reshape(-1) - 1e-6) | (flat > high.reshape(-1) + 1e-6)).any(axis=1))
+    if outside.size:
+        warnings.warn(
+            f"{source}: 'actions' leave the env's bounds [{low.tolist()}, {high.tolist()}] at index {outside[0]} "
+            f"({outside.size} of {len(flat)} rows); tanh-squashed policies cannot reproduce those actions",
+            UserWarning,
+            stacklevel=3,
+        )
+    return int(outside.size)
 
 
 def gather(dataset: Dataset, idx: jax.Array) -> Transition:

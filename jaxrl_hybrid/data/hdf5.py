@@ -37,8 +37,12 @@ def derive_next_observations(observations, terminals, timeouts):
     return next_obs, timeouts, ~drop
 
 
-def load_hdf5(path: str | os.PathLike, gamma: float = 0.99) -> Dataset:
-    """Read a D4RL-layout file; errors name the file, the key and the expectation."""
+def load_hdf5(path: str | os.PathLike, gamma: float | None = None, action_bounds: tuple | None = None) -> Dataset:
+    """Read a D4RL-layout file; errors name the file, the key and the expectation.
+
+    `gamma` (for the returns-to-go) defaults to the one stored in the file, else 0.99.
+    `action_bounds` default to the `action_bounds` in the file's metadata, if any.
+    """
     import h5py
 
     path = Path(path)
@@ -62,8 +66,14 @@ def load_hdf5(path: str | os.PathLike, gamma: float = 0.99) -> Dataset:
                 arrays[key] = f[key][()]
             except OSError as e:
                 raise ValueError(f"{path}: '{key}' could not be read (truncated file?): {e}") from e
-        metadata = json.loads(f.attrs.get(METADATA_ATTR, "{}"))
-        gamma = float(f.attrs.get("gamma", gamma))
+        try:
+            metadata = json.loads(f.attrs.get(METADATA_ATTR, "{}"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: attribute '{METADATA_ATTR}' is not valid JSON ({e})") from e
+        if gamma is None:
+            gamma = float(f.attrs.get("gamma", 0.99))
+    if action_bounds is None and metadata.get("action_bounds") is not None:
+        action_bounds = tuple(metadata["action_bounds"])
     if "next_observations" not in arrays:
         obs = np.asarray(arrays["observations"])
         n = len(arrays["rewards"])
@@ -73,18 +83,24 @@ def load_hdf5(path: str | os.PathLike, gamma: float = 0.99) -> Dataset:
         arrays = {k: np.asarray(v)[keep] for k, v in arrays.items()}
         arrays["timeouts"] = timeouts[keep]
         arrays["next_observations"] = next_obs[keep]
-    return from_arrays(**arrays, gamma=gamma, source=str(path), metadata=metadata)
+    return from_arrays(**arrays, gamma=gamma, source=str(path), metadata=metadata, action_bounds=action_bounds)
 
 
-def save_hdf5(dataset: Dataset, path: str | os.PathLike) -> Path:
+def save_hdf5(dataset: Dataset, path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write `dataset` in the D4RL layout (plus episode ids and returns-to-go), atomically.
 
     The file is written next to `path` under a temporary name and renamed into place, so
-    a failure never leaves a half-written file at `path`.
+    a failure never leaves a half-written file at `path`. An existing file is replaced only
+    with `overwrite=True`.
     """
     import h5py
 
     path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: already exists; pass overwrite=True (--overwrite) to replace it")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; an HDF5 dataset is a single file")
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with h5py.File(tmp, "w") as f:
