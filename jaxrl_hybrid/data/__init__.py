@@ -1,9 +1,11 @@
 """Offline datasets: the device-resident `Dataset`, sampling and statistics.
 
-Knows nothing of agents. D4RL-layout HDF5 files load and save; Minari I/O, generation and
-corruption are still to come (issue 4) and raise where they would be called.
+Knows nothing of agents: D4RL-layout HDF5 and Minari files load and save, a fraction of a
+field can be corrupted (the adversarial attack takes a Q function as an argument).
+Generating datasets trains agents, so it lives in `jaxrl_hybrid.training.collect`.
 """
 
+from jaxrl_hybrid.data.corrupt import corrupt, corruption_mask
 from jaxrl_hybrid.data.dataset import (
     Dataset,
     discounted_returns_to_go,
@@ -14,6 +16,7 @@ from jaxrl_hybrid.data.dataset import (
     sample,
 )
 from jaxrl_hybrid.data.io import load, save
+from jaxrl_hybrid.data.minari_io import minari_path, minari_root
 from jaxrl_hybrid.data.stats import (
     ObsNormalizer,
     normalize_observations,
@@ -24,6 +27,10 @@ from jaxrl_hybrid.data.stats import (
 
 __all__ = [
     "Dataset",
+    "corrupt",
+    "corruption_mask",
+    "minari_path",
+    "minari_root",
     "ObsNormalizer",
     "discounted_returns_to_go",
     "episode_ids",
