@@ -147,11 +147,22 @@ def train(args: Train) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = tyro.extras.subcommand_cli_from_dict({"train": Train}, args=argv, prog="jaxrl-hybrid")
+    from jaxrl_hybrid.cli import dataset
+
+    commands = (
+        Annotated[Train, tyro.conf.subcommand("train")]
+        | Annotated[
+            dataset.DatasetCommand,
+            tyro.conf.subcommand("dataset", description="Generate, inspect and corrupt offline datasets."),
+        ]
+    )
+    args = tyro.cli(commands, args=argv, prog="jaxrl-hybrid")
     try:
         if isinstance(args, Train):
             train(args)
-    except (ValueError, TypeError, FileExistsError) as e:
+        else:
+            dataset.run(args)
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError, IsADirectoryError) as e:
         print(f"jaxrl-hybrid: error: {e}", file=sys.stderr)
         return 2
     return 0

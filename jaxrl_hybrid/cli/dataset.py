@@ -1,0 +1,244 @@
+"""`jaxrl-hybrid dataset generate | info | corrupt`: make, inspect and corrupt offline datasets.
+
+jaxrl-hybrid dataset generate --env gymnax:Pendulum-v1 --kind medium --size 100000 --out pendulum-medium.hdf5
+jaxrl-hybrid dataset info pendulum-medium.hdf5 --json
+jaxrl-hybrid dataset corrupt pendulum-medium.hdf5 --target rewards --kind random --out corrupted.hdf5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from typing import Annotated, Literal
+
+import numpy as np
+import tyro
+
+Format = Literal["hdf5", "minari"]
+
+
+@dataclasses.dataclass
+class Generate:
+    """Train SAC behaviour policies and roll them out into a dataset file (deterministic given --seed)."""
+
+    kind: Literal["random", "medium", "expert", "medium-replay", "medium-expert"]
+    size: int
+    """number of transitions (medium-replay: at most this many, the tail of the replay)"""
+    out: str
+    """output file (.hdf5) or Minari dataset folder (with --format minari)"""
+    env: str = "gymnax:Pendulum-v1"
+    shift: str | None = None
+    """named dynamics shift (jaxrl_hybrid.envs.shifts); the data comes from its --side"""
+    side: Literal["real", "sim"] = "real"
+    seed: int = 0
+    format: Format = "hdf5"
+    dataset_id: str | None = None
+    """Minari dataset id (default: the folder's path under the Minari data path, else its name)"""
+    train_steps: int | None = None
+    """SAC steps for the behaviour policies; default per env (Pendulum 20000), else 200000"""
+    snapshot_every: int | None = None
+    """steps between policy snapshots (the medium candidates); default train_steps / 100"""
+    hidden_dims: tuple[int, ...] = (256, 256)
+    batch_size: int = 256
+    learning_rate: float = 3e-4
+    """SAC actor, critic and temperature learning rate"""
+    num_snapshot_episodes: int = 20
+    """episodes that score each snapshot (to pick the expert and the medium policy)"""
+    num_reference_episodes: int = 100
+    """episodes that measure the random and expert reference returns"""
+    overwrite: bool = False
+
+
+@dataclasses.dataclass
+class Info:
+    """Size, episodes, returns, normalised score, env and shift of a dataset."""
+
+    file: tyro.conf.Positional[str]
+    """HDF5 file, Minari folder or local Minari dataset id"""
+    json: bool = False
+    """print one JSON object instead of text"""
+
+
+@dataclasses.dataclass
+class Corrupt:
+    """Corrupt a fraction of one field of a dataset (RIQL's random or adversarial attacks)."""
+
+    file: tyro.conf.Positional[str]
+    out: str
+    target: Literal["observations", "actions", "rewards", "dynamics"] = "observations"
+    kind: Literal["random", "adversarial"] = "random"
+    rate: float = 0.3
+    scale: float = 1.0
+    seed: int = 0
+    format: Format = "hdf5"
+    overwrite: bool = False
+    attack_train_steps: int | None = None
+    """adversarial: SAC steps that pretrain the attacked critic on the dataset's env (default per env)"""
+    attack_steps: int = 100
+    """adversarial: projected gradient steps per corrupted row"""
+    step_size: float = 0.01
+    """adversarial: step of each projected gradient step, as a fraction of --scale"""
+
+
+DatasetCommand = (
+    Annotated[Generate, tyro.conf.subcommand("generate")]
+    | Annotated[Info, tyro.conf.subcommand("info")]
+    | Annotated[Corrupt, tyro.conf.subcommand("corrupt")]
+)
+
+
+def generate(args: Generate) -> dict:
+    from jaxrl_hybrid.data import save
+    from jaxrl_hybrid.training.collect import CollectConfig
+    from jaxrl_hybrid.training.collect import generate as generate_dataset
+
+    _check_out(args.out, args.overwrite)
+    config = CollectConfig(
+        env=args.env,
+        shift=args.shift,
+        side=args.side,
+        train_steps=args.train_steps,
+        snapshot_every=args.snapshot_every,
+        hidden_dims=args.hidden_dims,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        num_snapshot_episodes=args.num_snapshot_episodes,
+        num_reference_episodes=args.num_reference_episodes,
+    )
+    dataset = generate_dataset(config, args.kind, args.size, seed=args.seed)
+    path = save(dataset, args.out, format=args.format, overwrite=args.overwrite, dataset_id=args.dataset_id)
+    summary = describe(dataset, str(path))
+    print(_format(summary))
+    return summary
+
+
+def describe(dataset, source: str) -> dict:
+    """The facts `dataset info` prints."""
+    from jaxrl_hybrid.data import episode_returns, normalized_score
+
+    meta = dataset.metadata
+    returns = episode_returns(dataset)
+    out = {
+        "source": source,
+        "size": dataset.size,
+        "episodes": dataset.num_episodes,
+        "terminals": int(np.asarray(dataset.terminals).sum()),
+        "timeouts": int(np.asarray(dataset.timeouts).sum()),
+        "return_mean": float(returns.mean()),
+        "return_min": float(returns.min()),
+        "return_max": float(returns.max()),
+        "normalized_score": None,
+        "env": meta.get("env"),
+        "shift": meta.get("shift"),
+        "side": meta.get("side"),
+        "kind": meta.get("kind"),
+        "gamma": dataset.gamma,
+        "obs_shape": list(dataset.observations.shape[1:]),
+        "action_shape": list(dataset.actions.shape[1:]),
+        "reference_returns": meta.get("reference_returns"),
+        "corruption": meta.get("corruption"),
+    }
+    refs = meta.get("reference_returns") or {}
+    if "random" in refs and "expert" in refs:
+        out["normalized_score"] = float(normalized_score(returns.mean(), refs["random"], refs["expert"]))
+    return out
+
+
+def _format(info: dict) -> str:
+    lines = [f"{info['source']}"]
+    lines.append(f"  transitions {info['size']}, episodes {info['episodes']} "
+                 f"(terminals {info['terminals']}, timeouts {info['timeouts']})")  # fmt: skip
+    lines.append(
+        f"  episode return mean {info['return_mean']:.2f}, min {info['return_min']:.2f}, max {info['return_max']:.2f}"
+    )
+    score = info["normalized_score"]
+    lines.append(
+        "  normalised score " + (f"{score:.1f}" if score is not None else "unavailable (no reference returns stored)")
+    )
+    shift = f", shift {info['shift']} ({info['side']} side)" if info["shift"] else ""
+    lines.append(f"  env {info['env'] or 'unknown'}{shift}, kind {info['kind'] or 'unknown'}, gamma {info['gamma']}")
+    lines.append(f"  observations {info['obs_shape']}, actions {info['action_shape']}")
+    for c in info["corruption"] or []:
+        lines.append(f"  corrupted: {c['kind']} {c['target']} on {c['num_corrupted']} rows (rate {c['rate']}, "
+                     f"scale {c['scale']})")  # fmt: skip
+    return "\n".join(lines)
+
+
+def info(args: Info) -> dict:
+    from jaxrl_hybrid.data import load
+
+    summary = describe(load(args.file), args.file)
+    print(json.dumps(summary, sort_keys=True) if args.json else _format(summary))
+    return summary
+
+
+def corrupt(args: Corrupt) -> dict:
+    import jax
+
+    from jaxrl_hybrid.data import corrupt as corrupt_dataset
+    from jaxrl_hybrid.data import load, save
+
+    _check_out(args.out, args.overwrite)
+    dataset = load(args.file)
+    key = jax.random.PRNGKey(args.seed)
+    critic = policy = None
+    if args.kind == "adversarial" and args.target != "rewards":
+        critic, policy = _pretrained_attacker(dataset, args)
+    corrupted = corrupt_dataset(
+        dataset,
+        key,
+        target=args.target,
+        kind=args.kind,
+        rate=args.rate,
+        scale=args.scale,
+        critic=critic,
+        policy=policy,
+        attack_steps=args.attack_steps,
+        step_size=args.step_size,
+    )
+    path = save(corrupted, args.out, format=args.format, overwrite=args.overwrite)
+    summary = describe(corrupted, str(path))
+    print(_format(summary))
+    return summary
+
+
+def _pretrained_attacker(dataset, args: Corrupt):
+    """SAC trained online on the dataset's own env and dynamics: its critic and policy."""
+    from jaxrl_hybrid.training.collect import CollectConfig, q_and_policy, train_behaviour_policies
+
+    meta = dataset.metadata
+    if not meta.get("env"):
+        raise ValueError(
+            f"{args.file}: adversarial corruption pretrains the attacked critic on the dataset's env, "
+            "but the file's metadata names no env ('env')"
+        )
+    config = CollectConfig(
+        env=meta["env"], shift=meta.get("shift"), side=meta.get("side") or "real", train_steps=args.attack_train_steps
+    )
+    return q_and_policy(train_behaviour_policies(config, seed=args.seed))
+
+
+def _check_out(out: str, overwrite: bool) -> None:
+    """Fail before any training if the output exists (the save would refuse it anyway)."""
+    from pathlib import Path
+
+    if Path(out).exists() and not overwrite:
+        raise FileExistsError(f"{out}: already exists; pass --overwrite to replace it")
+
+
+def run(args) -> dict:
+    if isinstance(args, Generate):
+        return generate(args)
+    if isinstance(args, Info):
+        return info(args)
+    if isinstance(args, Corrupt):
+        return corrupt(args)
+    raise TypeError(f"not a dataset command: {type(args).__name__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for `python -m jaxrl_hybrid.cli.dataset` (same as `jaxrl-hybrid dataset`)."""
+    from jaxrl_hybrid.cli.main import main as top
+
+    return top(["dataset", *(sys.argv[1:] if argv is None else argv)])

@@ -1,0 +1,466 @@
+"""Offline dataset generation: train SAC behaviour policies, roll them out in vmapped envs.
+
+    policies = train_behaviour_policies(CollectConfig(env="gymnax:Pendulum-v1"), seed=0)
+    medium = collect(policies, "medium", size=100_000, seed=0)
+
+As D4RL does it: one SAC run is trained and snapshotted along the way. `expert` is the best
+snapshot (its stochastic policy), `medium` the snapshot whose normalised score is closest
+to a third of the expert's, `medium-replay` the training replay buffer up to the moment the
+medium snapshot was taken, `medium-expert` half medium and half expert rollouts, `random`
+uniform actions. Reference returns (random policy, expert policy) are measured here and
+stored with every dataset, so normalised scores need no table copied from elsewhere.
+
+Rollouts run `num_envs` auto-resetting envs in one scan and are stored env-major: each env's
+stream is contiguous, and its last step ends an episode (timeout unless it terminated).
+Everything is a function of (config, seed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrl_hybrid.data.dataset import Dataset, from_arrays
+from jaxrl_hybrid.envs.core import Env
+from jaxrl_hybrid.envs.wrappers import AutoReset
+from jaxrl_hybrid.training.evaluation import evaluate
+from jaxrl_hybrid.types import Transition
+
+KINDS = ("random", "medium", "expert", "medium-replay", "medium-expert")
+
+# SAC environment steps that reach a converged expert with the default networks.
+DEFAULT_TRAIN_STEPS: dict[str, int] = {
+    "gymnax:Pendulum-v1": 20_000,
+    "gymnax:MountainCarContinuous-v0": 50_000,
+    "brax:inverted_pendulum": 50_000,
+    "brax:hopper": 1_000_000,
+}
+FALLBACK_TRAIN_STEPS = 200_000
+
+
+@dataclasses.dataclass(frozen=True)
+class CollectConfig:
+    """How the behaviour policies are trained and the data is rolled out (static).
+
+    `train_steps=None` takes `DEFAULT_TRAIN_STEPS` for the env; 0 trains nothing (only the
+    `random` kind can then be collected, and there is no expert reference return).
+    Snapshots of the actor are taken every `snapshot_every` steps (default: train_steps / 100)
+    and each is scored on `num_snapshot_episodes` episodes; reference returns use
+    `num_reference_episodes`.
+    """
+
+    env: str = "gymnax:Pendulum-v1"
+    shift: str | None = None
+    side: str = "real"
+    train_steps: int | None = None
+    snapshot_every: int | None = None
+    hidden_dims: tuple[int, ...] = (256, 256)
+    batch_size: int = 256
+    learning_rate: float = 3e-4
+    learning_starts: int = 1_000
+    num_snapshot_episodes: int = 20
+    num_reference_episodes: int = 100
+    max_rollout_envs: int = 64
+    medium_fraction: float = 1.0 / 3.0
+    gamma: float = 0.99
+
+    def __post_init__(self):
+        if self.side not in ("sim", "real"):
+            raise ValueError(f"CollectConfig.side must be 'sim' or 'real', got {self.side!r}")
+        if self.train_steps is not None and self.train_steps < 0:
+            raise ValueError(f"CollectConfig.train_steps must be >= 0, got {self.train_steps}")
+        if not 0.0 < self.medium_fraction < 1.0:
+            raise ValueError(f"CollectConfig.medium_fraction must be in (0, 1), got {self.medium_fraction}")
+
+    @property
+    def resolved_train_steps(self) -> int:
+        if self.train_steps is not None:
+            return self.train_steps
+        return DEFAULT_TRAIN_STEPS.get(self.env, FALLBACK_TRAIN_STEPS)
+
+    def dynamics(self) -> dict[str, float]:
+        """The dynamics overrides of `shift` on `side` (empty without a shift)."""
+        if self.shift is None:
+            return {}
+        from jaxrl_hybrid.envs.shifts import get_shift
+
+        s = get_shift(self.shift)
+        if s.env_name != self.env:
+            raise ValueError(f"shift {self.shift!r} is defined for {s.env_name}, not {self.env}")
+        return {k: float(v) for k, v in (s.real if self.side == "real" else s.sim).items()}
+
+
+@dataclasses.dataclass
+class BehaviourPolicies:
+    """What one SAC training run leaves for data collection (host arrays)."""
+
+    config: CollectConfig
+    seed: int
+    agent: Any
+    env: Env
+    env_params: Any
+    final_state: Any  # the agent state at the end of training (its critic is what attacks use)
+    snapshots: Any  # actor parameters stacked on a leading snapshot axis
+    snapshot_steps: np.ndarray
+    snapshot_returns: np.ndarray
+    expert_index: int
+    medium_index: int
+    random_return: float
+    expert_return: float | None
+    medium_return: float | None
+    replay: Transition | None  # every training transition up to the medium snapshot, in order
+
+    def snapshot(self, i: int):
+        """The agent state that acts with actor snapshot `i`."""
+        return with_actor(self.final_state, jax.tree.map(lambda x: x[i], self.snapshots))
+
+    def normalized(self, ret: float) -> float | None:
+        if self.expert_return is None or self.expert_return == self.random_return:
+            return None
+        return 100.0 * (ret - self.random_return) / (self.expert_return - self.random_return)
+
+
+def with_actor(state, actor_params):
+    """`state` acting with `actor_params` (SAC and TD3 states keep the actor in `state.actor`)."""
+    return state.replace(actor=state.actor.replace(params=actor_params))
+
+
+def rollout(
+    env: Env,
+    env_params: Any,
+    policy: Callable[[jax.Array, jax.Array], jax.Array],
+    key: jax.Array,
+    num_envs: int,
+    num_steps: int,
+) -> Transition:
+    """`num_steps` steps of `num_envs` auto-resetting envs under `policy(obs, key) -> action`.
+
+    Returns transitions shaped (num_envs, num_steps, ...): env-major, each stream contiguous,
+    its last step marked truncated unless it terminated. Pure and jittable.
+    """
+    stepper = AutoReset(env)
+    key_reset, key_steps = jax.random.split(key)
+    obs, state = jax.vmap(stepper.reset, in_axes=(0, None))(jax.random.split(key_reset, num_envs), env_params)
+
+    def step(carry, key_t):
+        obs, state = carry
+        key_policy, key_env = jax.random.split(key_t)
+        action = policy(obs, key_policy)
+        res = jax.vmap(stepper.step, in_axes=(0, 0, 0, None))(
+            jax.random.split(key_env, num_envs), state, action, env_params
+        )
+        transition = Transition(obs, action, res.reward, res.info["final_obs"], res.terminated, res.truncated)
+        return (res.obs, res.state), transition
+
+    _, traj = jax.lax.scan(step, (obs, state), jax.random.split(key_steps, num_steps))
+    traj = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), traj)
+    last = jnp.arange(num_steps) == num_steps - 1
+    traj = traj.replace(truncated=traj.truncated | (last[None, :] & ~traj.terminated))
+    return traj.replace(next_obs=stitch_next_obs(traj.obs, traj.next_obs, traj.terminated | traj.truncated, xp=jnp))
+
+
+def stitch_next_obs(obs, next_obs, done, xp=np):
+    """next_obs[..., t] := obs[..., t+1] wherever step t did not end an episode (time on axis 1, or 0 if 1-D).
+
+    The env's `final_obs` and the carried observation are the same number computed in two XLA
+    fusions and can differ in the last bit; stored data must chain exactly (Minari keeps a
+    single observation sequence per episode).
+    """
+    axis = 1 if done.ndim == 2 else 0
+    n = done.shape[axis]
+    head = lambda x: xp.take(x, xp.arange(n - 1), axis=axis)
+    tail = lambda x: xp.take(x, xp.arange(1, n), axis=axis)
+    keep = head(done).reshape(head(done).shape + (1,) * (obs.ndim - done.ndim))
+    inner = xp.where(keep, head(next_obs), tail(obs))
+    return xp.concatenate([inner, xp.take(next_obs, xp.arange(n - 1, n), axis=axis)], axis=axis)
+
+
+def rollout_shape(size: int, max_episode_steps: int, max_envs: int) -> tuple[int, int]:
+    """(num_envs, num_steps) covering `size` steps, streams a whole number of episodes long."""
+    num_envs = int(np.clip(size // max(max_episode_steps, 1), 1, max_envs))
+    steps = math.ceil(size / num_envs)
+    return num_envs, math.ceil(steps / max_episode_steps) * max_episode_steps
+
+
+def _uniform_policy(spec):
+    def policy(obs, key):
+        if spec.discrete:
+            return jax.random.randint(key, obs.shape[:1], 0, spec.action_dim)
+        return jax.random.uniform(key, (obs.shape[0], spec.action_dim), minval=-1.0, maxval=1.0)
+
+    return policy
+
+
+def _log(stream: TextIO | None, message: str) -> None:
+    if stream is not None:
+        print(message, file=stream, flush=True)
+
+
+def train_behaviour_policies(config: CollectConfig, seed: int = 0, stream: TextIO | None = sys.stderr):
+    """Train one SAC run, snapshot it, score every snapshot, pick expert and medium."""
+    from jaxrl_hybrid.agents import SACConfig
+    from jaxrl_hybrid.envs import make_env
+    from jaxrl_hybrid.logging import Progress
+    from jaxrl_hybrid.training import TrainConfig, make_agent, make_program
+
+    dynamics = config.dynamics()
+    env, env_params = make_env(config.env, **dynamics)
+    if env.spec.discrete:
+        raise ValueError(f"dataset generation trains SAC, which needs continuous actions; {config.env} is discrete")
+    key = jax.random.PRNGKey(seed)
+    key_train, key_snapshots, key_random, key_reference = jax.random.split(key, 4)
+    spec = env.spec
+
+    random_returns = jax.jit(
+        lambda k: evaluate(k, env, env_params, _uniform_policy(spec), config.num_reference_episodes)
+    )(key_random)
+    random_return = float(np.mean(random_returns))
+    _log(stream, f"random policy on {config.env}: mean return {random_return:.2f}")
+
+    train_steps = config.resolved_train_steps
+    agent_config = SACConfig(hidden_dims=config.hidden_dims, batch_size=config.batch_size)
+    if train_steps == 0:
+        agent = make_agent(TrainConfig(algo="sac", env=config.env, agent=agent_config), spec)
+        state = agent.init(key_train)
+        snapshots = jax.tree.map(lambda x: x[None], state.actor.params)
+        return BehaviourPolicies(
+            config, seed, agent, env, env_params, state, snapshots, np.zeros(1, np.int64),
+            np.array([random_return]), 0, 0, random_return, None, None, None,
+        )  # fmt: skip
+
+    snapshot_every = config.snapshot_every or max(1, train_steps // 100)
+    train_config = TrainConfig(
+        algo="sac",
+        env=config.env,
+        env_overrides=tuple(dynamics.items()),
+        total_steps=train_steps,
+        num_envs=1,
+        learning_starts=min(config.learning_starts, train_steps // 2),
+        buffer_size=train_steps,
+        eval_every=snapshot_every,
+        num_eval_episodes=5,
+        agent=agent_config,
+    )
+    program = make_program(train_config)
+    agent = make_agent(train_config, spec)
+    lr = jnp.float32(config.learning_rate)
+    hparams = program.default_hparams.replace(gamma=jnp.float32(config.gamma), actor_lr=lr, critic_lr=lr, temp_lr=lr)
+    t0 = time.perf_counter()
+    runner = jax.jit(program.init)(key_train, hparams)
+    run_chunk = jax.jit(program.run_chunk).lower(runner, hparams).compile()
+    progress = Progress(program.total_env_steps, 1, stream=stream) if stream is not None else None
+    if progress is not None:
+        progress.begin(
+            program.warmup_steps, f"training the SAC behaviour policy (compiled in {time.perf_counter() - t0:.1f}s)"
+        )
+    actors, steps = [jax.device_get(runner.agent.actor.params)], [program.warmup_steps]
+    for chunk in range(program.num_chunks):
+        runner, metrics = run_chunk(runner, hparams)
+        actors.append(jax.device_get(runner.agent.actor.params))
+        steps.append(program.env_steps_after(chunk))
+        if progress is not None:
+            progress.update(steps[-1], float(np.mean(metrics["eval_returns"])))
+    snapshots = jax.tree.map(lambda *xs: np.stack(xs), *actors)
+    final_state = jax.device_get(runner.agent)
+
+    def score(actor_params, k, n):
+        state = with_actor(final_state, actor_params)
+        return evaluate(k, env, env_params, lambda obs, kk: agent.act(state, obs, kk, False), n)
+
+    keys = jax.random.split(key_snapshots, len(actors))
+    snapshot_returns = np.asarray(
+        jax.jit(jax.vmap(lambda s, k: score(s, k, config.num_snapshot_episodes).mean()))(snapshots, keys)
+    )
+    expert_index = int(np.argmax(snapshot_returns))
+    best = snapshot_returns[expert_index]
+    if best - random_return <= 1e-6 * max(1.0, abs(random_return)):
+        raise ValueError(
+            f"SAC did not beat the random policy on {config.env} in {train_steps} steps "
+            f"(best snapshot {best:.2f} vs random {random_return:.2f}); raise train_steps"
+        )
+    scores = 100.0 * (snapshot_returns - random_return) / (best - random_return)
+    target = 100.0 * config.medium_fraction
+    medium_index = int(np.argmin(np.abs(scores[: expert_index + 1] - target)))
+
+    key_expert, key_medium = jax.random.split(key_reference)
+    ref = jax.jit(lambda s, k: score(s, k, config.num_reference_episodes))
+    expert_return = float(np.mean(ref(jax.tree.map(lambda x: x[expert_index], snapshots), key_expert)))
+    medium_return = float(np.mean(ref(jax.tree.map(lambda x: x[medium_index], snapshots), key_medium)))
+    medium_step = int(steps[medium_index])
+    replay = jax.tree.map(lambda x: np.asarray(x[:medium_step]), jax.device_get(runner.buffer.data))
+    done = replay.terminated | replay.truncated
+    replay = replay.replace(next_obs=stitch_next_obs(replay.obs, replay.next_obs, done))
+    policies = BehaviourPolicies(
+        config, seed, agent, env, env_params, final_state, snapshots, np.asarray(steps), snapshot_returns,
+        expert_index, medium_index, random_return, expert_return, medium_return, replay,
+    )  # fmt: skip
+    if abs(scores[medium_index] - target) > 15.0:
+        warnings.warn(
+            f"no snapshot scored near {target:.0f} (closest: {scores[medium_index]:.0f} at step {medium_step}); "
+            "lower snapshot_every for a finer choice of the medium policy",
+            UserWarning,
+            stacklevel=2,
+        )
+    _log(
+        stream,
+        f"expert: step {steps[expert_index]}, return {expert_return:.2f}; medium: step {medium_step}, "
+        f"return {medium_return:.2f} (normalised {policies.normalized(medium_return):.1f})",
+    )
+    return policies
+
+
+def q_and_policy(policies: BehaviourPolicies):
+    """The trained SAC critic `q(obs, actions) -> (members, batch)` and its deterministic policy.
+
+    What the adversarial corruption attacks (`jaxrl_hybrid.data.corrupt`): the agent at the
+    end of training, as RIQL attacks a fully trained agent.
+    """
+    if policies.expert_return is None:
+        raise ValueError("no trained agent (train_steps=0): nothing to attack with")
+    agent, state = policies.agent, policies.final_state
+    loss = agent.config.critic_loss
+
+    def critic(obs, actions):
+        return loss.values(agent.nets.critic.apply(state.critic.params, obs, actions))
+
+    def policy(obs):
+        return agent.act(state, obs, jax.random.PRNGKey(0), True)
+
+    return critic, policy
+
+
+def _replay_tail(replay: Transition, size: int) -> Transition:
+    """The last <= `size` replay transitions, starting at an episode start."""
+    n = replay.reward.shape[0]
+    if size >= n:
+        return replay
+    done = np.asarray(replay.terminated) | np.asarray(replay.truncated)
+    starts = np.flatnonzero(np.r_[True, done[:-1]])
+    start = starts[starts >= n - size]
+    first = int(start[0]) if start.size else n - size
+    return jax.tree.map(lambda x: x[first:], replay)
+
+
+def _end_episode(part: Transition) -> Transition:
+    """Flat transitions whose last step ends an episode (so concatenated parts never merge)."""
+    truncated = np.array(part.truncated, bool)
+    truncated[-1] |= ~np.asarray(part.terminated, bool)[-1]
+    return part.replace(truncated=truncated)
+
+
+def _to_dataset(parts: list[Transition], size: int, metadata: dict, gamma: float, source: str) -> Dataset:
+    data = jax.tree.map(lambda *xs: np.concatenate(xs)[:size], *parts)
+    return from_arrays(
+        observations=data.obs,
+        actions=data.action,
+        rewards=data.reward,
+        next_observations=data.next_obs,
+        terminals=data.terminated,
+        timeouts=data.truncated,
+        gamma=gamma,
+        source=source,
+        metadata=metadata,
+        action_bounds=(-1.0, 1.0),
+    )
+
+
+def collect(policies: BehaviourPolicies, kind: str, size: int, seed: int | None = None) -> Dataset:
+    """A dataset of `size` transitions of `kind` (see module doc); deterministic given `seed`."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown dataset kind {kind!r}; expected one of {KINDS}")
+    if size < 1:
+        raise ValueError(f"dataset size must be >= 1, got {size}")
+    if kind != "random" and policies.expert_return is None:
+        raise ValueError(f"kind {kind!r} needs trained policies; train_steps=0 only allows 'random'")
+    seed = policies.seed if seed is None else seed
+    config, env, params, agent = policies.config, policies.env, policies.env_params, policies.agent
+    spec = env.spec
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), KINDS.index(kind))
+
+    @functools.partial(jax.jit, static_argnums=(2, 3))
+    def policy_rollout(state, key, num_envs, num_steps):
+        if state is None:
+            return rollout(env, params, _uniform_policy(spec), key, num_envs, num_steps)
+        return rollout(env, params, lambda o, k: agent.act(state, o, k, False), key, num_envs, num_steps)
+
+    def run(state, n, key):
+        num_envs, num_steps = rollout_shape(n, spec.max_episode_steps, config.max_rollout_envs)
+        traj = jax.device_get(policy_rollout(state, key, num_envs, num_steps))
+        return _end_episode(jax.tree.map(lambda x: np.asarray(x).reshape(-1, *x.shape[2:])[:n], traj))
+
+    medium = policies.snapshot(policies.medium_index) if policies.expert_return is not None else None
+    expert = policies.snapshot(policies.expert_index) if policies.expert_return is not None else None
+    key_a, key_b = jax.random.split(key)
+    policy_info: dict[str, Any] = {"algo": "sac", "train_steps": config.resolved_train_steps}
+    if kind == "random":
+        parts = [run(None, size, key_a)]
+        policy_info = {"algo": "uniform-random"}
+    elif kind == "medium":
+        parts = [run(medium, size, key_a)]
+    elif kind == "expert":
+        parts = [run(expert, size, key_a)]
+    elif kind == "medium-expert":
+        parts = (
+            [run(medium, size // 2, key_a), run(expert, size - size // 2, key_b)]
+            if size > 1
+            else [run(expert, size, key_b)]
+        )
+    else:  # medium-replay
+        tail = _replay_tail(policies.replay, size)
+        got = tail.reward.shape[0]
+        if got < size:
+            warnings.warn(
+                f"the replay up to the medium policy holds {got} transitions, fewer than the {size} asked for; "
+                "the medium-replay dataset keeps all of them",
+                UserWarning,
+                stacklevel=2,
+            )
+            size = got
+        parts = [_end_episode(tail)]
+    if kind != "random":
+        policy_info.update(
+            medium_step=int(policies.snapshot_steps[policies.medium_index]),
+            expert_step=int(policies.snapshot_steps[policies.expert_index]),
+            medium_return=policies.medium_return,
+            medium_normalized_score=policies.normalized(policies.medium_return),
+            hidden_dims=list(config.hidden_dims),
+            learning_rate=config.learning_rate,
+        )
+    references = {"random": policies.random_return, "episodes": config.num_reference_episodes}
+    if policies.expert_return is not None:
+        references["expert"] = policies.expert_return
+    metadata = {
+        "env": config.env,
+        "shift": config.shift,
+        "side": config.side if config.shift else None,
+        "dynamics": config.dynamics(),
+        "kind": kind,
+        "seed": seed,
+        "action_bounds": [-1.0, 1.0],
+        "policy": policy_info,
+        "reference_returns": references,
+        "generator": "jaxrl_hybrid.training.collect",
+        "description": f"{kind} data on {config.env}"
+        + (f" ({config.side} side of {config.shift})" if config.shift else ""),
+    }
+    source = f"{kind} data on {config.env}"
+    return _to_dataset(parts, size, metadata, config.gamma, source)
+
+
+def generate(config: CollectConfig, kind: str, size: int, seed: int = 0, stream: TextIO | None = sys.stderr) -> Dataset:
+    """Train the behaviour policies (none for `random` with train_steps=0) and collect `kind`."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown dataset kind {kind!r}; expected one of {KINDS}")
+    if kind != "random" and config.resolved_train_steps == 0:
+        raise ValueError(f"kind {kind!r} needs trained policies; train_steps=0 only allows 'random'")
+    return collect(train_behaviour_policies(config, seed, stream=stream), kind, size, seed)
