@@ -20,7 +20,7 @@ run: install
 		--out runs/default --overwrite
 
 test: install
-	$(VENV)/bin/python -m pytest -n 2 --dist load -q
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
 
 bench: install
 	$(VENV)/bin/python benchmarks/throughput.py --out benchmarks/results

@@ -30,6 +30,9 @@ TINY = CollectConfig(
 )
 CLI_FLAGS = ["--train-steps", "4000", "--snapshot-every", "250", "--hidden-dims", "32", "32", "--batch-size", "64",
              "--learning-rate", "1e-3", "--num-snapshot-episodes", "10", "--num-reference-episodes", "8"]  # fmt: skip
+# One worker trains the module's policies once (xdist would otherwise train them on both).
+pytestmark = pytest.mark.xdist_group("collect")
+
 FIELDS = ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts", "returns_to_go")
 
 
@@ -86,12 +89,45 @@ def test_every_kind_has_its_size_metadata_and_whole_episodes(policies, datasets)
 
 
 def test_generate_save_load_round_trip(datasets, tmp_path):
-    for kind in ("medium", "medium-replay"):
+    for kind in ("medium", "medium-replay", "medium-expert"):
         ds = datasets[kind]
-        back = load(save(ds, tmp_path / f"{kind}.hdf5"))
-        for field in FIELDS:
-            np.testing.assert_array_equal(np.asarray(getattr(back, field)), np.asarray(getattr(ds, field)), field)
-        assert back.metadata == ds.metadata
+        for path, fmt in ((tmp_path / f"{kind}.hdf5", "hdf5"), (tmp_path / f"{kind}-v0", "minari")):
+            back = load(save(ds, path, format=fmt))
+            for field in FIELDS:
+                np.testing.assert_array_equal(np.asarray(getattr(back, field)), np.asarray(getattr(ds, field)), field)
+            assert {k: back.metadata[k] for k in ds.metadata} == ds.metadata
+
+
+def test_shifted_random_data_records_its_dynamics_and_can_be_attacked(tmp_path, capsys):
+    from jaxrl_hybrid.cli.main import main
+
+    out = tmp_path / "random.hdf5"
+    argv = ["dataset", "generate", "--kind", "random", "--size", "400", "--train-steps", "0", "--out", str(out)]
+    assert main([*argv, "--shift", "pendulum-high-gravity", "--num-reference-episodes", "4"]) == 0
+    ds = load(out)
+    meta = ds.metadata
+    assert meta["shift"] == "pendulum-high-gravity" and meta["side"] == "real" and meta["dynamics"] == {"gravity": 14.0}
+    assert "expert" not in meta["reference_returns"] and meta["policy"] == {"algo": "uniform-random"}
+    assert "normalised score unavailable" in capsys.readouterr().out
+    # Pendulum dynamics: thdot' = thdot + (3 g / (2 l) sin(th) + 3 u / (m l^2)) dt with max torque 2, dt 0.05.
+    obs, nxt, act = (np.asarray(x, np.float64) for x in (ds.observations, ds.next_observations, ds.actions))
+    g = (nxt[:, 2] - obs[:, 2] - 3.0 * 2.0 * act[:, 0] * 0.05) / (1.5 * obs[:, 1] * 0.05)
+    inside = (np.abs(nxt[:, 2]) < 7.9) & (np.abs(obs[:, 1]) > 0.3)
+    np.testing.assert_allclose(np.median(g[inside]), 14.0, rtol=1e-3)
+    with pytest.raises(ValueError, match="only allows 'random'"):
+        collect(
+            train_behaviour_policies(CollectConfig(train_steps=0, num_reference_episodes=2), stream=None), "expert", 10
+        )
+
+    # The CLI's adversarial attack pretrains SAC on the dataset's env and shift, then attacks it.
+    attacked = tmp_path / "attacked.hdf5"
+    argv = ["dataset", "corrupt", str(out), "--kind", "adversarial", "--target", "observations", "--out", str(attacked)]
+    assert main([*argv, "--attack-train-steps", "600", "--attack-steps", "20"]) == 0
+    dirty = load(attacked)
+    changed = np.flatnonzero(np.any(np.asarray(dirty.observations) != obs, axis=1))
+    assert 0.2 < len(changed) / ds.size < 0.4
+    np.testing.assert_array_equal(np.asarray(dirty.next_observations), np.asarray(ds.next_observations))
+    assert dirty.metadata["corruption"][0]["kind"] == "adversarial"
 
 
 def test_collection_is_deterministic_per_seed(policies, datasets):
@@ -129,7 +165,7 @@ def test_cli_generate_reproduces_the_library_run_and_info_reports_it(datasets, t
 def test_adversarial_attack_lowers_the_pretrained_q(policies, datasets):
     from jaxrl_hybrid.data import corrupt, corruption_mask
 
-    critic, policy = q_and_policy(policies)
+    critic, policy = q_and_policy(policies.agent, policies.final_state)
     ds = datasets["medium"]
     key = jax.random.PRNGKey(3)
     idx = np.flatnonzero(np.asarray(corruption_mask(jax.random.split(key)[0], ds.size, 0.3)))

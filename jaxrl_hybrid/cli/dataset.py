@@ -205,7 +205,9 @@ def corrupt(args: Corrupt) -> dict:
 
 def _pretrained_attacker(dataset, args: Corrupt):
     """SAC trained online on the dataset's own env and dynamics: its critic and policy."""
-    from jaxrl_hybrid.training.collect import CollectConfig, q_and_policy, train_behaviour_policies
+    import jax
+
+    from jaxrl_hybrid.training.collect import CollectConfig, q_and_policy, train_sac
 
     meta = dataset.metadata
     if not meta.get("env"):
@@ -216,7 +218,8 @@ def _pretrained_attacker(dataset, args: Corrupt):
     config = CollectConfig(
         env=meta["env"], shift=meta.get("shift"), side=meta.get("side") or "real", train_steps=args.attack_train_steps
     )
-    return q_and_policy(train_behaviour_policies(config, seed=args.seed))
+    run = train_sac(config, jax.random.fold_in(jax.random.PRNGKey(args.seed), 1))
+    return q_and_policy(run.agent, run.final_state)
 
 
 def _check_out(out: str, overwrite: bool) -> None:

@@ -206,12 +206,77 @@ def _log(stream: TextIO | None, message: str) -> None:
         print(message, file=stream, flush=True)
 
 
-def train_behaviour_policies(config: CollectConfig, seed: int = 0, stream: TextIO | None = sys.stderr):
-    """Train one SAC run, snapshot it, score every snapshot, pick expert and medium."""
+@dataclasses.dataclass
+class SACRun:
+    """One SAC training run: the final state, actor snapshots and every transition in order."""
+
+    agent: Any
+    final_state: Any
+    actors: Any  # actor parameters stacked on a leading snapshot axis
+    steps: np.ndarray  # env steps at each snapshot
+    replay: Transition  # the whole replay buffer, in collection order (capacity = train steps)
+
+
+def _sac_config(config: CollectConfig):
     from jaxrl_hybrid.agents import SACConfig
+
+    return SACConfig(hidden_dims=config.hidden_dims, batch_size=config.batch_size)
+
+
+def train_sac(config: CollectConfig, key: jax.Array, stream: TextIO | None = sys.stderr) -> SACRun:
+    """Train SAC online on `config.env` (with its shift), snapshotting the actor every `snapshot_every` steps."""
     from jaxrl_hybrid.envs import make_env
     from jaxrl_hybrid.logging import Progress
     from jaxrl_hybrid.training import TrainConfig, make_agent, make_program
+
+    train_steps = config.resolved_train_steps
+    if train_steps < 2:
+        raise ValueError(f"training SAC needs train_steps >= 2, got {train_steps}")
+    snapshot_every = config.snapshot_every or max(1, train_steps // 100)
+    train_config = TrainConfig(
+        algo="sac",
+        env=config.env,
+        env_overrides=tuple(config.dynamics().items()),
+        total_steps=train_steps,
+        num_envs=1,
+        learning_starts=min(config.learning_starts, train_steps // 2),
+        buffer_size=train_steps,
+        eval_every=snapshot_every,
+        num_eval_episodes=5,
+        agent=_sac_config(config),
+    )
+    program = make_program(train_config)
+    program_env_spec = make_env(config.env, **config.dynamics())[0].spec
+    lr = jnp.float32(config.learning_rate)
+    hparams = program.default_hparams.replace(gamma=jnp.float32(config.gamma), actor_lr=lr, critic_lr=lr, temp_lr=lr)
+    t0 = time.perf_counter()
+    runner = jax.jit(program.init)(key, hparams)
+    run_chunk = jax.jit(program.run_chunk).lower(runner, hparams).compile()
+    progress = Progress(program.total_env_steps, 1, stream=stream) if stream is not None else None
+    if progress is not None:
+        progress.begin(
+            program.warmup_steps, f"training SAC on {config.env} (compiled in {time.perf_counter() - t0:.1f}s)"
+        )
+    actors, steps = [jax.device_get(runner.agent.actor.params)], [program.warmup_steps]
+    for chunk in range(program.num_chunks):
+        runner, metrics = run_chunk(runner, hparams)
+        actors.append(jax.device_get(runner.agent.actor.params))
+        steps.append(program.env_steps_after(chunk))
+        if progress is not None:
+            progress.update(steps[-1], float(np.mean(metrics["eval_returns"])))
+    return SACRun(
+        agent=make_agent(train_config, program_env_spec),
+        final_state=jax.device_get(runner.agent),
+        actors=jax.tree.map(lambda *xs: np.stack(xs), *actors),
+        steps=np.asarray(steps),
+        replay=jax.device_get(runner.buffer.data),
+    )
+
+
+def train_behaviour_policies(config: CollectConfig, seed: int = 0, stream: TextIO | None = sys.stderr):
+    """Train one SAC run, snapshot it, score every snapshot, pick expert and medium."""
+    from jaxrl_hybrid.envs import make_env
+    from jaxrl_hybrid.training import TrainConfig, make_agent
 
     dynamics = config.dynamics()
     env, env_params = make_env(config.env, **dynamics)
@@ -228,9 +293,8 @@ def train_behaviour_policies(config: CollectConfig, seed: int = 0, stream: TextI
     _log(stream, f"random policy on {config.env}: mean return {random_return:.2f}")
 
     train_steps = config.resolved_train_steps
-    agent_config = SACConfig(hidden_dims=config.hidden_dims, batch_size=config.batch_size)
     if train_steps == 0:
-        agent = make_agent(TrainConfig(algo="sac", env=config.env, agent=agent_config), spec)
+        agent = make_agent(TrainConfig(algo="sac", env=config.env, agent=_sac_config(config)), spec)
         state = agent.init(key_train)
         snapshots = jax.tree.map(lambda x: x[None], state.actor.params)
         return BehaviourPolicies(
@@ -238,46 +302,14 @@ def train_behaviour_policies(config: CollectConfig, seed: int = 0, stream: TextI
             np.array([random_return]), 0, 0, random_return, None, None, None,
         )  # fmt: skip
 
-    snapshot_every = config.snapshot_every or max(1, train_steps // 100)
-    train_config = TrainConfig(
-        algo="sac",
-        env=config.env,
-        env_overrides=tuple(dynamics.items()),
-        total_steps=train_steps,
-        num_envs=1,
-        learning_starts=min(config.learning_starts, train_steps // 2),
-        buffer_size=train_steps,
-        eval_every=snapshot_every,
-        num_eval_episodes=5,
-        agent=agent_config,
-    )
-    program = make_program(train_config)
-    agent = make_agent(train_config, spec)
-    lr = jnp.float32(config.learning_rate)
-    hparams = program.default_hparams.replace(gamma=jnp.float32(config.gamma), actor_lr=lr, critic_lr=lr, temp_lr=lr)
-    t0 = time.perf_counter()
-    runner = jax.jit(program.init)(key_train, hparams)
-    run_chunk = jax.jit(program.run_chunk).lower(runner, hparams).compile()
-    progress = Progress(program.total_env_steps, 1, stream=stream) if stream is not None else None
-    if progress is not None:
-        progress.begin(
-            program.warmup_steps, f"training the SAC behaviour policy (compiled in {time.perf_counter() - t0:.1f}s)"
-        )
-    actors, steps = [jax.device_get(runner.agent.actor.params)], [program.warmup_steps]
-    for chunk in range(program.num_chunks):
-        runner, metrics = run_chunk(runner, hparams)
-        actors.append(jax.device_get(runner.agent.actor.params))
-        steps.append(program.env_steps_after(chunk))
-        if progress is not None:
-            progress.update(steps[-1], float(np.mean(metrics["eval_returns"])))
-    snapshots = jax.tree.map(lambda *xs: np.stack(xs), *actors)
-    final_state = jax.device_get(runner.agent)
+    run = train_sac(config, key_train, stream)
+    agent, final_state, snapshots, steps = run.agent, run.final_state, run.actors, run.steps
 
     def score(actor_params, k, n):
         state = with_actor(final_state, actor_params)
         return evaluate(k, env, env_params, lambda obs, kk: agent.act(state, obs, kk, False), n)
 
-    keys = jax.random.split(key_snapshots, len(actors))
+    keys = jax.random.split(key_snapshots, len(steps))
     snapshot_returns = np.asarray(
         jax.jit(jax.vmap(lambda s, k: score(s, k, config.num_snapshot_episodes).mean()))(snapshots, keys)
     )
@@ -297,7 +329,7 @@ def train_behaviour_policies(config: CollectConfig, seed: int = 0, stream: TextI
     expert_return = float(np.mean(ref(jax.tree.map(lambda x: x[expert_index], snapshots), key_expert)))
     medium_return = float(np.mean(ref(jax.tree.map(lambda x: x[medium_index], snapshots), key_medium)))
     medium_step = int(steps[medium_index])
-    replay = jax.tree.map(lambda x: np.asarray(x[:medium_step]), jax.device_get(runner.buffer.data))
+    replay = jax.tree.map(lambda x: np.asarray(x[:medium_step]), run.replay)
     done = replay.terminated | replay.truncated
     replay = replay.replace(next_obs=stitch_next_obs(replay.obs, replay.next_obs, done))
     policies = BehaviourPolicies(
@@ -319,15 +351,12 @@ def train_behaviour_policies(config: CollectConfig, seed: int = 0, stream: TextI
     return policies
 
 
-def q_and_policy(policies: BehaviourPolicies):
-    """The trained SAC critic `q(obs, actions) -> (members, batch)` and its deterministic policy.
+def q_and_policy(agent, state):
+    """A trained SAC agent's critic `q(obs, actions) -> (members, batch)` and deterministic policy.
 
-    What the adversarial corruption attacks (`jaxrl_hybrid.data.corrupt`): the agent at the
-    end of training, as RIQL attacks a fully trained agent.
+    What the adversarial corruption attacks (`jaxrl_hybrid.data.corrupt`); RIQL attacks a
+    fully trained agent.
     """
-    if policies.expert_return is None:
-        raise ValueError("no trained agent (train_steps=0): nothing to attack with")
-    agent, state = policies.agent, policies.final_state
     loss = agent.config.critic_loss
 
     def critic(obs, actions):
