@@ -1,5 +1,16 @@
 import os
+from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # Tests compare numbers exactly across runs; keep XLA from picking different CPU paths.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+
+import jax  # noqa: E402  (after the environment above)
+
+# Many tests run the same program twice (reruns, CLI vs library); a persistent compilation
+# cache turns the second compile into a load. One folder per xdist worker: without the
+# optional `filelock` package JAX writes cache entries without a lock.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_cache = Path(__file__).resolve().parent.parent / ".pytest_cache" / f"jax-compilation-cache-{_worker}"
+jax.config.update("jax_compilation_cache_dir", str(_cache))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)

@@ -30,18 +30,19 @@ TINY = CollectConfig(
 )
 CLI_FLAGS = ["--train-steps", "4000", "--snapshot-every", "250", "--hidden-dims", "32", "32", "--batch-size", "64",
              "--learning-rate", "1e-3", "--num-snapshot-episodes", "10", "--num-reference-episodes", "8"]  # fmt: skip
-# One worker trains the module's policies once (xdist would otherwise train them on both).
+# One worker trains the policies once: a session fixture in one xdist group (module-scoped
+# fixtures are rebuilt when xdist interleaves other modules' tests).
 pytestmark = pytest.mark.xdist_group("collect")
 
 FIELDS = ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts", "returns_to_go")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def policies():
     return train_behaviour_policies(TINY, seed=0, stream=None)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def datasets(policies):
     return {kind: collect(policies, kind, 1000) for kind in KINDS}
 
