@@ -33,6 +33,9 @@ class Transition:
 
     `next_obs` is the true next observation, also when the episode was truncated and the
     env auto-reset: the TD target bootstraps from it unless `terminated` is set.
+    Batches drawn from an offline `Dataset` also carry the data's `next_action` (ReBRAC's
+    critic penalty) and the discounted Monte-Carlo return-to-go `mc_return` (Cal-QL's bound);
+    online transitions leave them None.
     """
 
     obs: jax.Array
@@ -41,6 +44,8 @@ class Transition:
     next_obs: jax.Array
     terminated: jax.Array
     truncated: jax.Array
+    next_action: jax.Array | None = None
+    mc_return: jax.Array | None = None
 
 
 # A batch sampled from a replay buffer or dataset has the same fields as a transition,

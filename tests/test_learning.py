@@ -29,7 +29,9 @@ def _pendulum(algo, agent, hparams):
     return np.asarray(final_eval(out))
 
 
-@pytest.mark.parametrize("loss", ["mse", "hl_gauss"])
+# SAC with the HL-Gauss critic (the hot path); TD3 below covers the MSE critic step, and
+# tests/test_loss_kinds.py trains every loss kind.
+@pytest.mark.parametrize("loss", ["hl_gauss"])
 def test_sac_learns_pendulum(loss):
     agent = SACConfig(hidden_dims=(64, 64), critic_loss=CriticLoss(loss, **PENDULUM_SUPPORT))
     returns = _pendulum("sac", agent, {"actor_lr": 1e-3, "critic_lr": 1e-3, "temp_lr": 1e-3})

@@ -8,15 +8,41 @@
 Agents see arrays (Batch), never envs or files; `jaxrl_hybrid.training.make_train` joins them with envs.
 """
 
+from jaxrl_hybrid.agents.bc import BC, BCConfig, BCHParams
+from jaxrl_hybrid.agents.cql import CQL, CalQL, CalQLConfig, CQLConfig, CQLHParams
+from jaxrl_hybrid.agents.iql import IQL, RIQL, IQLConfig, IQLHParams, RIQLConfig
 from jaxrl_hybrid.agents.ppo import PPO, PPOConfig, PPOHParams
 from jaxrl_hybrid.agents.sac import SAC, SACConfig, SACHParams
 from jaxrl_hybrid.agents.td3 import TD3, TD3Config, TD3HParams
+from jaxrl_hybrid.agents.td3bc import TD3BC, ReBRAC, ReBRACConfig, TD3BCConfig, TD3BCHParams
 
-AGENTS = {"sac": SAC, "td3": TD3, "ppo": PPO}
+ONLINE_AGENTS = {"sac": SAC, "td3": TD3, "ppo": PPO}
+OFFLINE_AGENTS = {"bc": BC, "cql": CQL, "calql": CalQL, "iql": IQL, "riql": RIQL, "td3bc": TD3BC, "rebrac": ReBRAC}
+AGENTS = {**ONLINE_AGENTS, **OFFLINE_AGENTS}
 
 
 __all__ = [
     "AGENTS",
+    "BC",
+    "CQL",
+    "IQL",
+    "OFFLINE_AGENTS",
+    "ONLINE_AGENTS",
+    "RIQL",
+    "BCConfig",
+    "BCHParams",
+    "CQLConfig",
+    "CQLHParams",
+    "CalQL",
+    "CalQLConfig",
+    "IQLConfig",
+    "IQLHParams",
+    "RIQLConfig",
+    "ReBRAC",
+    "ReBRACConfig",
+    "TD3BC",
+    "TD3BCConfig",
+    "TD3BCHParams",
     "PPO",
     "SAC",
     "TD3",

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrl_hybrid.data.dataset import Dataset, discounted_returns_to_go
+from jaxrl_hybrid.data.dataset import Dataset, discounted_returns_to_go, next_actions_within_episodes
 
 TARGETS = ("observations", "actions", "rewards", "dynamics")
 KINDS = ("random", "adversarial")
@@ -130,6 +130,9 @@ def corrupt(
     if target == "rewards":
         rtg = discounted_returns_to_go(new_values, dataset.terminals, dataset.timeouts, dataset.gamma)
         out = out.replace(returns_to_go=jnp.asarray(rtg))
+    if target == "actions":  # as if the corrupted file were loaded again
+        nxt = next_actions_within_episodes(np.asarray(new_values), np.asarray(dataset.episode_ids))
+        out = out.replace(next_actions=jnp.asarray(nxt))
     metadata = dataset.metadata
     metadata.setdefault("corruption", []).append(
         {"target": target, "kind": kind, "rate": rate, "scale": scale, "num_corrupted": int(idx.size)}

@@ -27,7 +27,9 @@ class Dataset:
 
     `terminals` marks MDP termination (no bootstrap); `timeouts` marks episodes cut by a
     time limit (or by the end of the data). `returns_to_go[t]` is the discounted sum of
-    rewards from t to the end of t's episode, with `gamma` (static).
+    rewards from t to the end of t's episode, with `gamma` (static). `next_actions[t]` is
+    the action taken at t+1 in the same episode (the step's own action at an episode's end,
+    where nothing bootstraps from it or the successor is unknown).
     """
 
     observations: jax.Array
@@ -38,6 +40,7 @@ class Dataset:
     timeouts: jax.Array
     episode_ids: jax.Array
     returns_to_go: jax.Array
+    next_actions: jax.Array
     gamma: float = struct.field(pytree_node=False, default=0.99)
     metadata_json: str = struct.field(pytree_node=False, default="{}")
 
@@ -59,6 +62,13 @@ def episode_ids(terminals: np.ndarray, timeouts: np.ndarray) -> np.ndarray:
     """Index of the episode each step belongs to; an episode ends at a terminal or timeout."""
     done = np.logical_or(terminals, timeouts).astype(np.int64)
     return np.concatenate([[0], np.cumsum(done[:-1])]).astype(np.int32)
+
+
+def next_actions_within_episodes(actions: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """actions[t+1] where t+1 is in t's episode, else actions[t]."""
+    nxt = np.concatenate([actions[1:], actions[-1:]])
+    same = np.concatenate([ids[1:] == ids[:-1], [False]])
+    return np.where(same.reshape(-1, *([1] * (actions.ndim - 1))), nxt, actions)
 
 
 def discounted_returns_to_go(
@@ -146,6 +156,7 @@ def from_arrays(
         **{k: jnp.asarray(v) for k, v in arrays.items()},
         episode_ids=jnp.asarray(ids),
         returns_to_go=jnp.asarray(rtg),
+        next_actions=jnp.asarray(next_actions_within_episodes(arrays["actions"], ids)),
         gamma=float(gamma),
         metadata_json=json.dumps(metadata or {}, sort_keys=True),
     )
@@ -175,6 +186,8 @@ def gather(dataset: Dataset, idx: jax.Array) -> Transition:
         next_obs=dataset.next_observations[idx],
         terminated=dataset.terminals[idx],
         truncated=dataset.timeouts[idx],
+        next_action=dataset.next_actions[idx],
+        mc_return=dataset.returns_to_go[idx],
     )
 
 

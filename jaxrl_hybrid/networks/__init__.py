@@ -7,6 +7,7 @@ from jaxrl_hybrid.networks.policies import (
     DeterministicPolicy,
     GaussianPolicy,
     TanhGaussianPolicy,
+    TanhMeanGaussianPolicy,
     tanh_gaussian_sample,
 )
 
@@ -18,6 +19,7 @@ __all__ = [
     "QEnsemble",
     "QNetwork",
     "TanhGaussianPolicy",
+    "TanhMeanGaussianPolicy",
     "ValueNetwork",
     "min_over_subset",
     "tanh_gaussian_sample",

@@ -81,3 +81,21 @@ class GaussianPolicy(nn.Module):
         mean = MLP(self.hidden_dims, self.action_dim, False, act, final_init_scale=0.01)(obs)
         log_std = self.param("log_std", nn.initializers.zeros, (self.action_dim,))
         return mean, jnp.broadcast_to(log_std, mean.shape)
+
+
+class TanhMeanGaussianPolicy(nn.Module):
+    """N(tanh(MLP(s)), exp(log_std)) with a state-independent log-std: IQL's AWR policy.
+
+    Unlike the tanh-Gaussian, the density is of the unsquashed Gaussian, so the log-likelihood
+    of any dataset action in [-1, 1] is finite.
+    """
+
+    hidden_dims: Sequence[int]
+    action_dim: int
+    layer_norm: bool = False
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        mean = jnp.tanh(MLP(self.hidden_dims, self.action_dim, self.layer_norm)(obs))
+        log_std = self.param("log_std", nn.initializers.zeros, (self.action_dim,))
+        return mean, jnp.broadcast_to(jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX), mean.shape)

@@ -7,7 +7,7 @@ from typing import Any
 from jaxrl_hybrid.training.config import TrainConfig
 from jaxrl_hybrid.training.program import TrainProgram
 
-ALGOS = ("sac", "td3", "ppo")
+ALGOS = ("sac", "td3", "ppo", "bc", "cql", "calql", "iql", "riql", "td3bc", "rebrac")
 
 
 def make_agent(config: TrainConfig, spec):
@@ -23,10 +23,28 @@ def make_agent(config: TrainConfig, spec):
     return cls(agent_config, spec)
 
 
-def make_program(config: TrainConfig) -> TrainProgram:
-    """Build the env, the agent and the loop that `config` names."""
+def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
+    """Build the env, the agent and the loop that `config` names.
+
+    Offline algorithms read `config.dataset` (or take an already loaded `dataset`) and
+    evaluate in the env its metadata names.
+    """
+    from jaxrl_hybrid.agents import OFFLINE_AGENTS
     from jaxrl_hybrid.envs import make_env
 
+    if config.algo in OFFLINE_AGENTS:
+        from jaxrl_hybrid.training.offline import dataset_env, make_offline_program
+
+        if dataset is None:
+            if config.dataset is None:
+                raise ValueError(f"offline algorithm {config.algo!r} needs a dataset (TrainConfig.dataset / --dataset)")
+            from jaxrl_hybrid.data import load
+
+            dataset = load(config.dataset)
+        env, env_params = dataset_env(dataset, config.dataset or "the dataset")
+        return make_offline_program(make_agent(config, env.spec), dataset, env, env_params, config)
+    if dataset is not None or config.dataset is not None:
+        raise ValueError(f"online algorithm {config.algo!r} does not train on a dataset")
     env, env_params = make_env(config.env, **dict(config.env_overrides))
     agent = make_agent(config, env.spec)
     if config.algo == "ppo":

@@ -10,9 +10,12 @@ from typing import Any
 class TrainConfig:
     """Static description of one training run (the seed and traced hparams are separate).
 
-    `agent` is the algorithm's static config (SACConfig, TD3Config, PPOConfig); None takes
-    its defaults. `env_overrides` are dynamics-parameter overrides passed to `make_env`.
-    Off-policy loops spend `learning_starts` steps on random actions before updating.
+    `agent` is the algorithm's static config (SACConfig, TD3Config, PPOConfig, IQLConfig...);
+    None takes its defaults. `env_overrides` are dynamics-parameter overrides passed to
+    `make_env`. Off-policy loops spend `learning_starts` steps on random actions before updating.
+    Offline algorithms train on `dataset` (a path `jaxrl_hybrid.data.load` reads): then
+    `total_steps` and `eval_every` count updates, and evaluation runs in the env (and
+    dynamics) the dataset's metadata names.
     """
 
     algo: str = "sac"
@@ -25,6 +28,7 @@ class TrainConfig:
     eval_every: int = 2_000
     num_eval_episodes: int = 10
     agent: Any = None
+    dataset: str | None = None
 
     def __post_init__(self):
         for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes"):

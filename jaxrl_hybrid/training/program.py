@@ -59,13 +59,14 @@ def make_run_chunk(
     """The chunk every loop runs: `iters_per_chunk` iterations as a scan, then evaluation.
 
     `iteration(runner, hparams)` returns the runner (with `.agent` and `.key`) and
-    (update metrics, (episodes finished, sum of their returns)). The chunk's metrics are the
-    mean update metrics, the mean return of the training episodes that finished in it (NaN if
-    none) and `eval_returns` of `num_eval_episodes` deterministic episodes.
+    (update metrics, (episodes finished, sum of their returns)) (None for the episodes when
+    the loop collects none). The chunk's metrics are the mean update metrics, the mean return
+    of the training episodes that finished in it (NaN if none) and `eval_returns` of
+    `num_eval_episodes` deterministic episodes.
     """
 
     def run_chunk(runner, hparams):
-        runner, (update_metrics, (n_done, ret_sum)) = jax.lax.scan(
+        runner, (update_metrics, episodes) = jax.lax.scan(
             lambda r, _: iteration(r, hparams), runner, None, length=iters_per_chunk
         )
         key, key_eval = jax.random.split(runner.key)
@@ -77,8 +78,10 @@ def make_run_chunk(
             num_eval_episodes,
         )
         metrics = {k: v.mean() for k, v in update_metrics.items()}
-        n_done = n_done.sum()
-        metrics["train_episode_return"] = jnp.where(n_done > 0, ret_sum.sum() / jnp.maximum(n_done, 1), jnp.nan)
+        if episodes is not None:  # offline loops collect no episodes
+            n_done, ret_sum = episodes
+            n_done = n_done.sum()
+            metrics["train_episode_return"] = jnp.where(n_done > 0, ret_sum.sum() / jnp.maximum(n_done, 1), jnp.nan)
         metrics["eval_returns"] = eval_returns
         return runner.replace(key=key), metrics
 

@@ -32,23 +32,33 @@ def critic_regression_step(
     target: jax.Array,
     learning_rate: jax.Array,
     tau: jax.Array,
+    regulariser: Callable[[Any], tuple[jax.Array, dict[str, jax.Array]]] | None = None,
 ) -> tuple[ModelState, dict[str, jax.Array]]:
-    """Train every ensemble member towards `target` (batch,), then Polyak-update the target net."""
+    """Train every ensemble member towards `target` (batch,), then Polyak-update the target net.
+
+    `regulariser(params) -> (per-member losses (members,), metrics)` adds a term such as CQL's
+    conservative penalty to the same gradient step.
+    """
     target = jax.lax.stop_gradient(target)
 
     def loss_fn(params):
         outputs = apply_fn(params, batch.obs, batch.action)  # (members, batch, out_dim)
         per_example = loss.loss(outputs, target[None])  # (members, batch)
         q = loss.values(outputs)
-        return per_example.mean(axis=1).sum(), q
+        td_loss = per_example.mean(axis=1).sum()
+        if regulariser is None:
+            return td_loss, (q, td_loss, {})
+        reg, reg_metrics = regulariser(params)
+        return td_loss + reg.sum(), (q, td_loss, reg_metrics)
 
-    (critic_loss, q), grads = jax.value_and_grad(loss_fn, has_aux=True)(critic.params)
+    (_, (q, td_loss, reg_metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(critic.params)
     critic = soft_update(apply_gradients(critic, grads, tx, learning_rate), tau)
     metrics = {
-        "critic_loss": critic_loss / q.shape[0],
+        "critic_loss": td_loss / q.shape[0],
         "q_mean": q.mean(),
         "target_mean": target.mean(),
         "td_abs": jnp.abs(q - target[None]).mean(),
+        **reg_metrics,
     }
     return critic, metrics
 
@@ -63,19 +73,25 @@ def utd_critic_updates(
     loss: CriticLoss,
     learning_rate: jax.Array,
     tau: jax.Array,
+    regulariser_fn: Callable[[Any, Batch, jax.Array], Callable] | None = None,
 ) -> tuple[Any, dict[str, jax.Array]]:
     """One critic step per minibatch along `batch`'s leading (UTD) axis, as a scan.
 
     `state` is any agent state with a `critic` field; `target_fn(state, minibatch, key)`
-    forms the TD target from the state as it stands before each step. Returns the state with
-    the new critic and the metrics of the last step.
+    forms the TD target from the state as it stands before each step, and
+    `regulariser_fn(state, minibatch, key)` (optional) returns the `regulariser` of
+    `critic_regression_step`. Returns the state with the new critic and the metrics of the
+    last step.
     """
     num_updates = jax.tree.leaves(batch)[0].shape[0]
 
     def step(critic, xs):
         minibatch, k = xs
-        target = target_fn(state.replace(critic=critic), minibatch, k)
-        return critic_regression_step(critic, apply_fn, tx, loss, minibatch, target, learning_rate, tau)
+        k_target, k_reg = jax.random.split(k) if regulariser_fn is not None else (k, None)
+        current = state.replace(critic=critic)
+        target = target_fn(current, minibatch, k_target)
+        reg = regulariser_fn(current, minibatch, k_reg) if regulariser_fn is not None else None
+        return critic_regression_step(critic, apply_fn, tx, loss, minibatch, target, learning_rate, tau, reg)
 
     critic, metrics = jax.lax.scan(step, state.critic, (batch, jax.random.split(key, num_updates)))
     return state.replace(critic=critic), {k: v[-1] for k, v in metrics.items()}

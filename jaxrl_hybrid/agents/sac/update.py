@@ -46,8 +46,11 @@ def temperature_loss(log_temp, log_prob, target_entropy):
     return -log_temp * jax.lax.stop_gradient(log_prob + target_entropy)
 
 
-def update(nets, config: SACConfig, state: SACState, batch: Batch, key, hparams: SACHParams):
-    """One SAC update. `batch` fields have a leading axis of `config.utd` minibatches."""
+def update(nets, config: SACConfig, state: SACState, batch: Batch, key, hparams: SACHParams, regulariser_fn=None):
+    """One SAC update. `batch` fields have a leading axis of `config.utd` minibatches.
+
+    `regulariser_fn(state, minibatch, key)` adds a critic penalty (CQL, Cal-QL) to each critic step.
+    """
     key_critic, key_actor = jax.random.split(key)
 
     state, metrics = utd_critic_updates(
@@ -60,6 +63,7 @@ def update(nets, config: SACConfig, state: SACState, batch: Batch, key, hparams:
         config.critic_loss,
         hparams.critic_lr,
         hparams.tau,
+        regulariser_fn,
     )
     obs = batch.obs[-1]
 

@@ -1,0 +1,57 @@
+"""CQL / Cal-QL: SAC's update with the conservative critic penalty."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl_hybrid.agents.cql.config import CQLConfig, CQLHParams
+from jaxrl_hybrid.agents.sac import update as sac_update
+from jaxrl_hybrid.losses.offline import calql_lower_bound, cql_logsumexp
+from jaxrl_hybrid.networks import tanh_gaussian_sample
+from jaxrl_hybrid.types import Batch
+
+
+def conservative_penalty(nets, config: CQLConfig, state, batch: Batch, key, hparams: CQLHParams):
+    """`regulariser(params)`: per-member alpha * mean_batch(logsumexp_a Q(s, a) - Q(s, a_data))."""
+    n, (b, action_dim) = config.num_actions, batch.action.shape
+    key_uniform, key_pi, key_next = jax.random.split(key, 3)
+    uniform = jax.random.uniform(key_uniform, (n, b, action_dim), minval=-1.0, maxval=1.0)
+
+    def policy_actions(obs, k):
+        mean, log_std = nets.actor.apply(state.actor.params, obs)
+        keys = jax.random.split(k, n)
+        return jax.vmap(lambda kk: tanh_gaussian_sample(mean, log_std, kk))(keys)  # (n, b, d), (n, b)
+
+    pi_actions, pi_log_prob = policy_actions(batch.obs, key_pi)
+    next_actions, next_log_prob = policy_actions(batch.next_obs, key_next)
+    sampled = jax.lax.stop_gradient(jnp.concatenate([uniform, pi_actions, next_actions]))  # (3n, b, d)
+    obs = jnp.broadcast_to(batch.obs, (3 * n, *batch.obs.shape))
+    if config.calibrated and batch.mc_return is None:
+        raise ValueError("Cal-QL needs Monte-Carlo returns-to-go (batches from a Dataset)")
+
+    def regulariser(params):
+        flat = nets.critic.apply(params, obs.reshape(3 * n * b, -1), sampled.reshape(3 * n * b, action_dim))
+        q = config.critic_loss.values(flat).reshape(-1, 3 * n, b)  # (members, 3n, b)
+        q_uniform, q_pi, q_next = q[:, :n], q[:, n : 2 * n], q[:, 2 * n :]
+        if config.calibrated:
+            q_pi = calql_lower_bound(q_pi, batch.mc_return)
+            q_next = calql_lower_bound(q_next, batch.mc_return)
+        lse = cql_logsumexp(q_uniform, q_pi, q_next, pi_log_prob, next_log_prob, action_dim, hparams.cql_temperature)
+        q_data = config.critic_loss.values(nets.critic.apply(params, batch.obs, batch.action))  # (members, b)
+        gap = (lse - q_data).mean(axis=1)
+        return hparams.cql_alpha * gap, {"cql_gap": gap.mean()}
+
+    return regulariser
+
+
+def update(nets, config: CQLConfig, state, batch: Batch, key, hparams: CQLHParams):
+    return sac_update.update(
+        nets,
+        config,
+        state,
+        batch,
+        key,
+        hparams,
+        regulariser_fn=lambda st, minibatch, k: conservative_penalty(nets, config, st, minibatch, k, hparams),
+    )

@@ -1,0 +1,88 @@
+"""IQL and RIQL: Q ensemble + V network + advantage-weighted Gaussian policy."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jaxrl_hybrid.agents.common import ModelState, init_model, make_optimizer
+from jaxrl_hybrid.agents.iql import update as iql_update
+from jaxrl_hybrid.agents.iql.config import IQLConfig, IQLHParams, RIQLConfig, default_hparams
+from jaxrl_hybrid.networks import QEnsemble, TanhMeanGaussianPolicy, ValueNetwork
+from jaxrl_hybrid.types import EnvSpec
+
+
+@struct.dataclass
+class IQLState:
+    actor: ModelState
+    critic: ModelState  # with target_params
+    value: ModelState
+    step: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class IQLNetworks:
+    actor: TanhMeanGaussianPolicy
+    critic: QEnsemble
+    value: ValueNetwork
+    actor_tx: optax.GradientTransformation
+    critic_tx: optax.GradientTransformation
+    value_tx: optax.GradientTransformation
+
+
+class IQL:
+    """Implicit Q-learning: never queries Q on actions outside the data."""
+
+    name = "iql"
+    Config = IQLConfig
+    HParams = IQLHParams
+
+    def __init__(self, config: IQLConfig, spec: EnvSpec):
+        if spec.discrete:
+            raise ValueError(f"{self.name} needs a continuous action space; {spec.name} is discrete")
+        self.config, self.spec = config, spec
+        self.nets = IQLNetworks(
+            actor=TanhMeanGaussianPolicy(config.hidden_dims, spec.action_dim),
+            critic=QEnsemble(
+                config.hidden_dims, config.num_critics, config.critic_loss.output_dim, config.critic_layer_norm
+            ),
+            value=ValueNetwork(config.hidden_dims, 1, config.critic_layer_norm),
+            actor_tx=make_optimizer(),
+            critic_tx=make_optimizer(),
+            value_tx=make_optimizer(),
+        )
+
+    def default_hparams(self, **overrides) -> IQLHParams:
+        return default_hparams(**overrides)
+
+    def init(self, key: jax.Array) -> IQLState:
+        key_actor, key_critic, key_value = jax.random.split(key, 3)
+        obs = jnp.zeros((1, *self.spec.obs_shape))
+        action = jnp.zeros((1, self.spec.action_dim))
+        nets = self.nets
+        return IQLState(
+            actor=init_model(nets.actor.init(key_actor, obs), nets.actor_tx),
+            critic=init_model(nets.critic.init(key_critic, obs, action), nets.critic_tx, with_target=True),
+            value=init_model(nets.value.init(key_value, obs), nets.value_tx),
+            step=jnp.zeros((), jnp.int32),
+        )
+
+    def update(self, state: IQLState, batch, key: jax.Array, hparams: IQLHParams):
+        return iql_update.update(self.nets, self.config, state, batch, key, hparams)
+
+    def act(self, state: IQLState, obs, key, deterministic: bool, hparams=None):
+        mean, log_std = self.nets.actor.apply(state.actor.params, obs)
+        if deterministic:
+            return mean
+        return jnp.clip(mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape), -1.0, 1.0)
+
+
+class RIQL(IQL):
+    """Robust IQL: ensemble-quantile V target, Huber Q loss, observation normalisation."""
+
+    name = "riql"
+    Config = RIQLConfig

@@ -1,0 +1,82 @@
+"""The offline loop: updates on batches sampled from a device-resident Dataset, evaluation in its env.
+
+Each chunk is a `lax.scan` of `eval_every` updates followed by deterministic evaluation
+episodes in the env recorded in the dataset's metadata (with its dynamics shift). One copy of
+the dataset serves every vmapped seed: sampling is an index gather.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from flax import struct
+
+from jaxrl_hybrid.data import Dataset, ObsNormalizer, normalize_observations, obs_normalizer, sample
+from jaxrl_hybrid.envs.core import Env
+from jaxrl_hybrid.training.program import TrainProgram, make_run_chunk
+
+
+@struct.dataclass
+class OfflineRunner:
+    agent: Any
+    key: jax.Array
+
+
+class NormalizedAgent:
+    """Acts on raw env observations with an agent trained on normalised ones."""
+
+    def __init__(self, agent, normalizer: ObsNormalizer):
+        self.agent, self.normalizer = agent, normalizer
+        self.config = agent.config
+
+    def act(self, state, obs, key, deterministic, hparams=None):
+        return self.agent.act(state, self.normalizer(obs), key, deterministic, hparams)
+
+
+def dataset_env(dataset: Dataset, source: str = "the dataset") -> tuple[Env, Any]:
+    """The env (and dynamics) a dataset's metadata names; a clear error when it names none."""
+    from jaxrl_hybrid.envs import make_env
+
+    meta = dataset.metadata
+    if not meta.get("env"):
+        raise ValueError(f"{source}: metadata names no env ('env'); offline training evaluates in the data's env")
+    return make_env(meta["env"], **(meta.get("dynamics") or {}))
+
+
+def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, config) -> TrainProgram:
+    """`config.total_steps` updates in chunks of `config.eval_every`, evaluated in `env`."""
+    agent_cfg = agent.config
+    if getattr(agent_cfg, "normalize_observations", False):
+        normalizer = obs_normalizer(dataset)
+        dataset = normalize_observations(dataset, normalizer)
+        actor = NormalizedAgent(agent, normalizer)
+    else:
+        actor = agent
+    updates_per_chunk = config.eval_every
+    num_chunks = config.total_steps // updates_per_chunk
+    if num_chunks < 1:
+        raise ValueError(
+            f"total_steps={config.total_steps} updates is less than one chunk of eval_every={config.eval_every}"
+        )
+    shape = (agent_cfg.utd, agent_cfg.batch_size)
+
+    def init(key, hparams) -> OfflineRunner:
+        key, key_agent = jax.random.split(key)
+        return OfflineRunner(agent=agent.init(key_agent), key=key)
+
+    def iteration(runner: OfflineRunner, hparams):
+        key, key_sample, key_update = jax.random.split(runner.key, 3)
+        batch = sample(dataset, key_sample, shape)
+        state, metrics = agent.update(runner.agent, batch, key_update, hparams)
+        return runner.replace(agent=state, key=key), (metrics, None)
+
+    run_chunk = make_run_chunk(iteration, updates_per_chunk, actor, env, env_params, config.num_eval_episodes)
+    return TrainProgram(
+        init=init,
+        run_chunk=run_chunk,
+        num_chunks=num_chunks,
+        steps_per_chunk=updates_per_chunk,
+        warmup_steps=0,
+        default_hparams=agent.default_hparams(),
+    )
