@@ -93,3 +93,45 @@ def test_offline_program_is_deterministic_and_evaluates_in_the_data_env():
         make_program(config)
     with pytest.raises(ValueError, match="names no env"):
         make_program(config, dataset=tiny_dataset().replace(metadata_json="{}"))
+
+
+def test_cli_trains_offline_on_a_dataset_file_with_normalised_scores(tmp_path, capsys):
+    import json
+
+    from jaxrl_hybrid.cli.main import main
+    from jaxrl_hybrid.data import fingerprint, save
+
+    data = save(tiny_dataset(), tmp_path / "tiny.hdf5")
+    out = tmp_path / "run"
+    argv = ["train", "--algo", "bc", "--dataset", str(data), "--num-seeds", "2", "--updates", "20",
+            "--eval-every", "10", "--num-eval-episodes", "2", "--hidden-dims", "8", "8", "--batch-size", "16",
+            "--out", str(out)]  # fmt: skip
+    assert main([*argv, "--grid", "actor_lr=1e-3,3e-4"]) == 0
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [10, 20] and len(lines[0]["normalized_score"]) == 4
+    want = [100 * (r + 1200.0) / (-150.0 + 1200.0) for r in lines[-1]["eval_return"]]
+    np.testing.assert_allclose(lines[-1]["normalized_score"], want, rtol=1e-5)
+    summary = json.loads((out / "summary.json").read_text())
+    assert [g["hparams"] for g in summary["grid"]] == [{"actor_lr": 1e-3}, {"actor_lr": 3e-4}]
+    assert all(len(g["normalized"]["final_score"]) == 2 for g in summary["grid"])
+    config = json.loads((out / "config.json").read_text())
+    assert config["dataset_fingerprint"] == fingerprint(tiny_dataset()) and config["train"]["dataset"] == str(data)
+    capsys.readouterr()
+    assert main(["train", "--algo", "iql", "--out", str(tmp_path / "x")]) == 2
+    assert "pass --dataset" in capsys.readouterr().err
+    assert main(["train", "--algo", "sac", "--dataset", str(data), "--out", str(tmp_path / "y")]) == 2
+    assert "trains online" in capsys.readouterr().err
+    # The final agent states of all four runs are an orbax checkpoint with the config and fingerprint.
+    from jaxrl_hybrid.agents import BCConfig
+    from jaxrl_hybrid.checkpoint import read_metadata, restore_agent_states
+
+    meta = read_metadata(out / "checkpoints")
+    assert meta["dataset_fingerprint"] == config["dataset_fingerprint"] and meta["steps"] == 20
+    program = make_program(
+        TrainConfig(algo="bc", total_steps=20, eval_every=10, agent=BCConfig(hidden_dims=(8, 8), batch_size=16)),
+        dataset=tiny_dataset(),
+    )
+    states = restore_agent_states(out / "checkpoints", program, 4)
+    np.testing.assert_array_equal(np.asarray(states.step), [2 * 10] * 4)
+    kernel = np.asarray(jax.tree.leaves(states.actor.params)[-1])
+    assert kernel.shape[0] == 4 and np.all(np.isfinite(kernel)) and not np.allclose(kernel[0], kernel[1])

@@ -1,7 +1,9 @@
 """Run a TrainConfig over seeds x a hyperparameter grid, chunk by chunk, into a run folder.
 
 The only place that turns a whole experiment into files: config.json, metrics.jsonl (one line
-per evaluation chunk), summary.json (final returns per seed, mean, IQM, 95% CI) and report.md.
+per evaluation chunk), summary.json (final returns per seed, mean, IQM, 95% CI; normalised
+scores for offline runs), report.md and checkpoints/ (orbax agent states of every run, with
+the config and dataset fingerprint).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl_hybrid.data.stats import normalized_score
 from jaxrl_hybrid.logging import Progress, RunDir
 from jaxrl_hybrid.report import summarize
 from jaxrl_hybrid.training import TrainConfig, make_program
@@ -45,6 +48,15 @@ def parse_grid(specs: tuple[str, ...] | list[str], hparams_cls) -> list[dict[str
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())] or [{}]
 
 
+def _fingerprint(config: TrainConfig) -> str | None:
+    """sha256 of the dataset's arrays (offline runs), so a result names the exact data it used."""
+    if config.dataset is None:
+        return None
+    from jaxrl_hybrid.data import fingerprint, load
+
+    return fingerprint(load(config.dataset))
+
+
 def run_experiment(
     config: TrainConfig,
     *,
@@ -60,6 +72,7 @@ def run_experiment(
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
     run_dir = RunDir(out, overwrite=overwrite)
     program = make_program(config)
+    fingerprint = _fingerprint(config)
     grid = hparam_grid or [{}]
     base = program.default_hparams
     group_hparams = [base.replace(**g) for g in grid]
@@ -73,6 +86,7 @@ def run_experiment(
         "config.json",
         {
             "train": config.to_dict(),
+            "dataset_fingerprint": fingerprint,
             "num_seeds": num_seeds,
             "seed": seed,
             "seed_derivation": "key_i = fold_in(PRNGKey(seed), i)",
@@ -103,6 +117,8 @@ def run_experiment(
         eval_per_run = np.asarray(metrics["eval_returns"]).mean(axis=-1)
         steps = program.env_steps_after(chunk)
         line = {"chunk": chunk, "step": steps, "eval_return": eval_per_run.tolist()}
+        if program.reference_returns is not None:
+            line["normalized_score"] = normalized_score(eval_per_run, *program.reference_returns).tolist()
         for name, value in metrics.items():
             if name != "eval_returns":
                 line[name] = np.asarray(value, dtype=np.float64).tolist()
@@ -115,7 +131,11 @@ def run_experiment(
     groups = []
     for g, setting in enumerate(grid):
         finals = final_returns[g * num_seeds : (g + 1) * num_seeds]
-        groups.append({"hparams": setting, "final_return": finals.tolist(), **summarize(finals, seed=seed)})
+        group = {"hparams": setting, "final_return": finals.tolist(), **summarize(finals, seed=seed)}
+        if program.reference_returns is not None:
+            scores = normalized_score(finals, *program.reference_returns)
+            group["normalized"] = {"final_score": scores.tolist(), **summarize(scores, seed=seed)}
+        groups.append(group)
     summary = dict(groups[0]) if num_groups == 1 else {"grid": groups}
     summary.update(
         algo=config.algo,
@@ -128,6 +148,22 @@ def run_experiment(
     from jaxrl_hybrid.report.render import write_report
 
     write_report(run_dir.staging, title=f"{config.algo} on {config.env}")
+    from jaxrl_hybrid.checkpoint import save_agent_states
+
+    save_agent_states(
+        run_dir.staging / "checkpoints",
+        jax.device_get(runner.agent),
+        {
+            "train": config.to_dict(),
+            "dataset_fingerprint": fingerprint,
+            "num_seeds": num_seeds,
+            "seed": seed,
+            "grid": grid,
+            "run_order": "hparam setting major, seed minor",
+            "steps": program.total_env_steps,
+            "jax_version": jax.__version__,
+        },
+    )
     path = run_dir.commit()
     summary["out"] = str(path)
     return summary

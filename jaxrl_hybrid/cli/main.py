@@ -23,13 +23,23 @@ DEFAULT_VALUE_RANGES: dict[str, tuple[float, float]] = {
 
 @dataclasses.dataclass
 class Train:
-    """Train an agent on many seeds (and a hyperparameter grid) in one vmapped program."""
+    """Train an agent on many seeds (and a hyperparameter grid) in one vmapped program.
 
-    algo: Literal["sac", "td3", "ppo"] = "sac"
+    Online (sac, td3, ppo) in --env; offline (bc, cql, calql, iql, riql, td3bc, rebrac) on
+    --dataset for --updates gradient steps, evaluated in the env the dataset's metadata names.
+    """
+
+    algo: Literal["sac", "td3", "ppo", "bc", "cql", "calql", "iql", "riql", "td3bc", "rebrac"] = "sac"
     env: str = "gymnax:Pendulum-v1"
+    """online env (offline runs use the env recorded with --dataset)"""
+    dataset: str | None = None
+    """offline dataset: HDF5 file, Minari folder or local Minari id"""
     num_seeds: int = 8
     seed: int = 0
     total_steps: int = 20_000
+    """online: env steps per seed"""
+    updates: int = 100_000
+    """offline: gradient updates per seed"""
     critic_loss: Literal["mse", "huber", "hl_gauss", "two_hot"] = "mse"
     num_bins: int = 101
     """bins of the classification critic losses"""
@@ -43,18 +53,23 @@ class Train:
     num_envs: int | None = None
     """parallel envs per seed; default 1 for SAC/TD3, 4 for PPO"""
     eval_every: int | None = None
-    """env steps between evaluations; default total_steps / 10"""
+    """env steps (offline: updates) between evaluations; default a tenth of the run"""
     num_eval_episodes: int = 10
     learning_starts: int = 1_000
     buffer_size: int = 100_000
-    batch_size: int = 256
+    batch_size: int | None = None
+    """minibatch size; default 256 (ReBRAC 1024)"""
     utd: int = 1
-    num_critics: int = 2
+    num_critics: int | None = None
+    """critic ensemble size; default 2 (RIQL 5)"""
     hidden_dims: tuple[int, ...] | None = None
-    """network widths; default 256 256 for SAC/TD3, 64 64 for PPO"""
-    layer_norm: bool = False
+    """network widths; default 256 256 for SAC/TD3 and the offline agents (ReBRAC 256x3), 64 64 for PPO"""
+    layer_norm: bool | None = None
+    """LayerNorm in the critic; default off (ReBRAC on)"""
     hparam: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
     """traced hyperparameter, NAME=V or a grid NAME=V1,V2 (repeatable), e.g. actor_lr=1e-3,3e-4"""
+    grid: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
+    """same as --hparam, e.g. --grid cql_alpha=1,5,10"""
     env_override: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
     """dynamics parameter NAME=VALUE (repeatable), e.g. gravity=15"""
 
@@ -72,37 +87,74 @@ def _pairs(specs, flag):
     return tuple(out)
 
 
-def build_config(args: Train):
-    """TrainConfig from CLI arguments (defaults filled per algorithm and env)."""
-    from jaxrl_hybrid.agents import AGENTS
+def _critic_loss(args: Train, env: str):
     from jaxrl_hybrid.losses import CriticLoss
-    from jaxrl_hybrid.training import TrainConfig
 
     loss_kwargs = {"kind": args.critic_loss, "num_bins": args.num_bins}
     if args.critic_loss in ("hl_gauss", "two_hot"):
-        v_min, v_max = DEFAULT_VALUE_RANGES.get(args.env, (None, None))
+        v_min, v_max = DEFAULT_VALUE_RANGES.get(env, (None, None))
         v_min = args.v_min if args.v_min is not None else v_min
         v_max = args.v_max if args.v_max is not None else v_max
         if v_min is None or v_max is None:
             raise ValueError(
-                f"--critic-loss {args.critic_loss} needs a value support for {args.env}: "
+                f"--critic-loss {args.critic_loss} needs a value support for {env}: "
                 f"pass --v-min and --v-max (known defaults: {sorted(DEFAULT_VALUE_RANGES)})"
             )
         loss_kwargs.update(v_min=v_min, v_max=v_max)
-    critic_loss = CriticLoss(**loss_kwargs)
+    return CriticLoss(**loss_kwargs)
+
+
+def build_config(args: Train):
+    """TrainConfig from CLI arguments (defaults filled per algorithm and env)."""
+    from jaxrl_hybrid.agents import AGENTS, OFFLINE_AGENTS
+    from jaxrl_hybrid.training import TrainConfig
+
     cls = AGENTS[args.algo]
+    if args.algo in OFFLINE_AGENTS:
+        if args.dataset is None:
+            raise ValueError(f"--algo {args.algo} is an offline algorithm: pass --dataset FILE")
+        from jaxrl_hybrid.data import load
+
+        env = load(args.dataset).metadata.get("env") or args.env
+        fields = {f.name for f in dataclasses.fields(cls.Config)}
+        given = {
+            "hidden_dims": args.hidden_dims,
+            "batch_size": args.batch_size,
+            "utd": args.utd,
+            "num_critics": args.num_critics,
+            "critic_layer_norm": args.layer_norm,
+            "layer_norm": args.layer_norm,
+        }
+        kwargs = {k: v for k, v in given.items() if k in fields and v is not None}
+        if "critic_loss" in fields and (args.algo != "riql" or args.critic_loss != "mse"):
+            kwargs["critic_loss"] = _critic_loss(args, env)  # RIQL keeps its Huber default unless asked
+        if args.algo == "cql" or args.algo == "calql":
+            kwargs["num_min_critics"] = min(2, kwargs.get("num_critics", 2))
+        return TrainConfig(
+            algo=args.algo,
+            env=env,
+            total_steps=args.updates,
+            eval_every=args.eval_every or max(1, args.updates // 10),
+            num_eval_episodes=args.num_eval_episodes,
+            agent=cls.Config(**kwargs),
+            dataset=args.dataset,
+        )
+    if args.dataset is not None:
+        raise ValueError(f"--algo {args.algo} trains online; --dataset is for the offline algorithms")
+    critic_loss = _critic_loss(args, args.env)
     if args.algo == "ppo":
         agent_cfg = cls.Config(hidden_dims=args.hidden_dims or (64, 64), critic_loss=critic_loss)
         num_envs = args.num_envs or 4
     else:
-        extra = {"num_min_critics": args.num_critics} if args.algo == "sac" else {}
+        num_critics = args.num_critics or 2
+        extra = {"num_min_critics": num_critics} if args.algo == "sac" else {}
         agent_cfg = cls.Config(
             hidden_dims=args.hidden_dims or (256, 256),
             critic_loss=critic_loss,
-            batch_size=args.batch_size,
+            batch_size=args.batch_size or 256,
             utd=args.utd,
-            num_critics=args.num_critics,
-            critic_layer_norm=args.layer_norm,
+            num_critics=num_critics,
+            critic_layer_norm=bool(args.layer_norm),
             **extra,
         )
         num_envs = args.num_envs or 1
@@ -125,8 +177,8 @@ def train(args: Train) -> dict:
     from jaxrl_hybrid.cli.experiment import parse_grid, run_experiment
 
     config = build_config(args)
-    grid = parse_grid(args.hparam, AGENTS[args.algo].HParams)
-    env_slug = args.env.replace(":", "_").replace("/", "_")
+    grid = parse_grid((*args.hparam, *args.grid), AGENTS[args.algo].HParams)
+    env_slug = config.env.replace(":", "_").replace("/", "_")
     out = args.out or f"runs/{args.algo}_{env_slug}_s{args.seed}"
     summary = run_experiment(
         config,
@@ -142,6 +194,9 @@ def train(args: Train) -> dict:
             f"final return over {args.num_seeds} seeds: mean {summary['mean']:.2f}, IQM {summary['iqm']:.2f} "
             f"(95% CI {summary['ci95'][0]:.2f} .. {summary['ci95'][1]:.2f})"
         )
+    if "normalized" in summary:
+        norm = summary["normalized"]
+        print(f"normalised score: IQM {norm['iqm']:.1f} (95% CI {norm['ci95'][0]:.1f} .. {norm['ci95'][1]:.1f})")
     print(f"summary: {summary['out']}/summary.json  report: {summary['out']}/report.md")
     return summary
 

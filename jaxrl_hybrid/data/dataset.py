@@ -197,6 +197,19 @@ def sample(dataset: Dataset, key: jax.Array, batch_size: int | tuple[int, ...]) 
     return gather(dataset, jax.random.randint(key, shape, 0, dataset.rewards.shape[0]))
 
 
+def fingerprint(dataset: Dataset) -> str:
+    """sha256 over the stored fields (shapes, dtypes and bytes) and gamma: identifies the exact data."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in FIELDS:
+        x = np.ascontiguousarray(np.asarray(getattr(dataset, name)))
+        h.update(f"{name}:{x.dtype}:{x.shape};".encode())
+        h.update(x.tobytes())
+    h.update(f"gamma:{dataset.gamma}".encode())
+    return h.hexdigest()
+
+
 def episode_returns(dataset: Dataset) -> np.ndarray:
     """Undiscounted return of every episode, in order (host numpy)."""
     return np.bincount(np.asarray(dataset.episode_ids), weights=np.asarray(dataset.rewards, np.float64))

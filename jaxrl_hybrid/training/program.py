@@ -23,6 +23,8 @@ class TrainProgram:
 
     Chunk i ends after `env_steps_after(i)` environment steps; its metrics hold the
     deterministic evaluation returns `eval_returns` (num_eval_episodes,) and training stats.
+    Offline programs count updates instead of env steps and carry their dataset's
+    `reference_returns`, so results are also reported as D4RL-style normalised scores.
     """
 
     init: Callable[[jax.Array, Any], Any]
@@ -31,6 +33,7 @@ class TrainProgram:
     steps_per_chunk: int
     warmup_steps: int
     default_hparams: Any
+    reference_returns: tuple[float, float] | None = None  # (random, expert): normalised scores
 
     def env_steps_after(self, chunk: int) -> int:
         return self.warmup_steps + (chunk + 1) * self.steps_per_chunk

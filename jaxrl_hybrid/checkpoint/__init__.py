@@ -1,0 +1,54 @@
+"""Orbax checkpoints of agent states, with the config and dataset fingerprint beside them.
+
+    save_agent_states(run_dir / "checkpoints", states, metadata)   # stacked over runs
+    states = restore_agent_states(run_dir / "checkpoints", program, num_runs)
+
+`states` is the agent state pytree of every run of an experiment (leading axis: hparam
+setting x seed, as in run_experiment), so offline pretraining can be fine-tuned run by run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+STATE_DIR = "agent"
+METADATA_FILE = "checkpoint.json"
+
+
+def save_agent_states(directory: str | os.PathLike, states: Any, metadata: dict) -> Path:
+    """Write `states` with orbax under `directory/agent` and `metadata` as `checkpoint.json`."""
+    import orbax.checkpoint as ocp
+
+    directory = Path(directory).absolute()
+    directory.mkdir(parents=True, exist_ok=True)
+    checkpointer = ocp.StandardCheckpointer()
+    checkpointer.save(directory / STATE_DIR, states)
+    checkpointer.wait_until_finished()
+    (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True))
+    return directory
+
+
+def read_metadata(directory: str | os.PathLike) -> dict:
+    path = Path(directory) / METADATA_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint metadata (expected a run's checkpoints/ folder)")
+    return json.loads(path.read_text())
+
+
+def restore_agent_states(directory: str | os.PathLike, program, num_runs: int) -> Any:
+    """Restore the stacked agent states saved for `num_runs` runs of `program` (its structure is the target)."""
+    import orbax.checkpoint as ocp
+
+    directory = Path(directory).absolute()
+    if not (directory / STATE_DIR).is_dir():
+        raise FileNotFoundError(f"{directory / STATE_DIR}: no saved agent states")
+    keys = jax.random.split(jax.random.PRNGKey(0), num_runs)
+    hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_runs, *jnp.shape(x))), program.default_hparams)
+    target = jax.eval_shape(lambda k, h: jax.vmap(program.init)(k, h).agent, keys, hparams)
+    return ocp.StandardCheckpointer().restore(directory / STATE_DIR, target)
