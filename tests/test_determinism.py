@@ -9,7 +9,8 @@ from helpers import seed_keys, tiny_ppo, tiny_sac, tiny_td3
 from jaxrl_hybrid.training import make_program, make_train
 
 
-@pytest.mark.parametrize("make_config", [tiny_sac, tiny_td3, tiny_ppo], ids=["sac", "td3", "ppo"])
+# SAC and PPO repeat their runs in test_seed_of_vmapped_run_matches_seed_alone (one compile each).
+@pytest.mark.parametrize("make_config", [tiny_td3], ids=["td3"])
 def test_same_seed_gives_identical_numbers(make_config):
     train = jax.jit(jax.vmap(make_train(make_config())))
     keys = seed_keys(2)
@@ -25,7 +26,13 @@ def test_same_seed_gives_identical_numbers(make_config):
 def test_seed_of_vmapped_run_matches_seed_alone(make_config):
     train = make_train(make_config())
     keys = seed_keys(8)
-    batched = jax.jit(jax.vmap(train))(keys)
+    batched_train = jax.jit(jax.vmap(train))
+    batched = batched_train(keys)
+    again = batched_train(keys)  # same config and seeds: identical numbers
+    for x, y in zip(jax.tree.leaves(batched), jax.tree.leaves(again), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    params = jax.tree.leaves(batched["runner"].agent)
+    assert any(not np.allclose(p[0], p[1]) for p in params if p.ndim > 1)  # seeds differ
     k = 5
     alone = jax.jit(train)(keys[k])
     for x, y in zip(jax.tree.leaves(batched["runner"].agent), jax.tree.leaves(alone["runner"].agent), strict=True):

@@ -25,7 +25,7 @@ def _pendulum(algo, agent, hparams):
     )
     program = make_program(config)
     hp = program.default_hparams.replace(**hparams)
-    out = jax.jit(jax.vmap(program.train, in_axes=(0, None)))(seed_keys(4), hp)
+    out = jax.jit(jax.vmap(program.train, in_axes=(0, None)))(seed_keys(2), hp)
     return np.asarray(final_eval(out))
 
 
@@ -56,6 +56,6 @@ def test_ppo_solves_cartpole():
     )
     program = make_program(config)
     hp = program.default_hparams.replace(lr=1e-3)
-    out = jax.jit(jax.vmap(program.train, in_axes=(0, None)))(seed_keys(4), hp)
+    out = jax.jit(jax.vmap(program.train, in_axes=(0, None)))(seed_keys(2), hp)
     returns = np.asarray(final_eval(out))
     assert returns.mean() > 400, returns

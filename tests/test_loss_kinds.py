@@ -18,10 +18,10 @@ def _run(config):
     return jax.tree.map(np.asarray, out["metrics"])
 
 
+# Two-hot critics are also trained by TD3+BC, and HL-Gauss by Cal-QL, in test_offline_agents.py.
 @pytest.mark.parametrize(
     "name, config",
     [
-        ("sac-two_hot", tiny_sac(loss="two_hot")),
         ("sac-huber-ensemble", tiny_sac(loss="huber", num_critics=5, num_min_critics=2, utd=2)),
         (
             "td3-hl_gauss",
