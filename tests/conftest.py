@@ -14,3 +14,19 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 _cache = Path(__file__).resolve().parent.parent / ".pytest_cache" / f"jax-compilation-cache-{_worker}"
 jax.config.update("jax_compilation_cache_dir", str(_cache))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def policies():
+    """SAC behaviour policies (expert, medium, replay) on Pendulum, trained once per worker.
+
+    Modules that use it mark themselves `xdist_group("collect")` so one worker trains them.
+    """
+    from helpers import TINY
+
+    from jaxrl_hybrid.training.collect import train_behaviour_policies
+
+    return train_behaviour_policies(TINY, seed=0, stream=None)

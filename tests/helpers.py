@@ -5,6 +5,7 @@ import jax
 from jaxrl_hybrid.agents import PPOConfig, SACConfig, TD3Config
 from jaxrl_hybrid.losses import CriticLoss
 from jaxrl_hybrid.training import TrainConfig
+from jaxrl_hybrid.training.collect import CollectConfig
 
 PENDULUM_SUPPORT = {"num_bins": 101, "v_min": -1700.0, "v_max": 100.0}
 
@@ -54,3 +55,18 @@ def final_eval(out):
 
 def block(x):
     return jax.block_until_ready(x)
+
+
+# Behaviour policies for generated-data tests: small enough for CI, long enough for SAC to learn
+# (conftest's session fixture `policies`); the CLI test reproduces them with CLI_FLAGS.
+TINY = CollectConfig(
+    train_steps=4000,
+    snapshot_every=250,
+    hidden_dims=(32, 32),
+    batch_size=64,
+    learning_rate=1e-3,
+    num_snapshot_episodes=10,
+    num_reference_episodes=8,
+)
+CLI_FLAGS = ["--train-steps", "4000", "--snapshot-every", "250", "--hidden-dims", "32", "32", "--batch-size", "64",
+             "--learning-rate", "1e-3", "--num-snapshot-episodes", "10", "--num-reference-episodes", "8"]  # fmt: skip

@@ -5,6 +5,7 @@ import json
 import jax
 import numpy as np
 import pytest
+from helpers import CLI_FLAGS
 
 from jaxrl_hybrid.data import episode_returns, load, save
 from jaxrl_hybrid.envs import make_env
@@ -18,28 +19,12 @@ from jaxrl_hybrid.training.collect import (
     train_behaviour_policies,
 )
 
-# Small enough for CI, long enough for SAC to learn; the CLI test reproduces it with the same flags.
-TINY = CollectConfig(
-    train_steps=4000,
-    snapshot_every=250,
-    hidden_dims=(32, 32),
-    batch_size=64,
-    learning_rate=1e-3,
-    num_snapshot_episodes=10,
-    num_reference_episodes=8,
-)
-CLI_FLAGS = ["--train-steps", "4000", "--snapshot-every", "250", "--hidden-dims", "32", "32", "--batch-size", "64",
-             "--learning-rate", "1e-3", "--num-snapshot-episodes", "10", "--num-reference-episodes", "8"]  # fmt: skip
-# One worker trains the policies once: a session fixture in one xdist group (module-scoped
-# fixtures are rebuilt when xdist interleaves other modules' tests).
+# Every test that uses the session `policies` fixture (conftest.py) runs on one xdist worker, so
+# the behaviour policies are trained once (module-scoped fixtures are rebuilt when xdist
+# interleaves other modules' tests).
 pytestmark = pytest.mark.xdist_group("collect")
 
 FIELDS = ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts", "returns_to_go")
-
-
-@pytest.fixture(scope="session")
-def policies():
-    return train_behaviour_policies(TINY, seed=0, stream=None)
 
 
 @pytest.fixture(scope="session")

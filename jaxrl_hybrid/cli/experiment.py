@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl_hybrid.data import fingerprint as data_fingerprint
 from jaxrl_hybrid.data.stats import normalized_score
 from jaxrl_hybrid.logging import Progress, RunDir
 from jaxrl_hybrid.report import summarize
@@ -48,15 +49,6 @@ def parse_grid(specs: tuple[str, ...] | list[str], hparams_cls) -> list[dict[str
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())] or [{}]
 
 
-def _fingerprint(config: TrainConfig) -> str | None:
-    """sha256 of the dataset's arrays (offline runs), so a result names the exact data it used."""
-    if config.dataset is None:
-        return None
-    from jaxrl_hybrid.data import fingerprint, load
-
-    return fingerprint(load(config.dataset))
-
-
 def run_experiment(
     config: TrainConfig,
     *,
@@ -65,14 +57,23 @@ def run_experiment(
     out: str,
     overwrite: bool = False,
     hparam_grid: list[dict[str, float]] | None = None,
+    dataset=None,
     extra_config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train `num_seeds` seeds for every grid point in one vmapped program; write the run folder."""
+    """Train `num_seeds` seeds for every grid point in one vmapped program; write the run folder.
+
+    Offline configs read `config.dataset` unless the loaded `dataset` is passed.
+    """
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
+    if dataset is None and config.dataset is not None:
+        from jaxrl_hybrid.data import load
+
+        dataset = load(config.dataset)
     run_dir = RunDir(out, overwrite=overwrite)
-    program = make_program(config)
-    fingerprint = _fingerprint(config)
+    program = make_program(config, dataset=dataset)
+    # sha256 of the dataset's arrays (offline runs), so a result names the exact data it used.
+    fingerprint = None if dataset is None else data_fingerprint(dataset)
     grid = hparam_grid or [{}]
     base = program.default_hparams
     group_hparams = [base.replace(**g) for g in grid]

@@ -104,8 +104,12 @@ def _critic_loss(args: Train, env: str):
     return CriticLoss(**loss_kwargs)
 
 
-def build_config(args: Train):
-    """TrainConfig from CLI arguments (defaults filled per algorithm and env)."""
+def build_config(args: Train, dataset=None):
+    """TrainConfig from CLI arguments (defaults filled per algorithm and env).
+
+    Offline algorithms read the env from the dataset's metadata: pass the loaded `dataset`
+    to avoid reading `args.dataset` again.
+    """
     from jaxrl_hybrid.agents import AGENTS, OFFLINE_AGENTS
     from jaxrl_hybrid.training import TrainConfig
 
@@ -113,9 +117,11 @@ def build_config(args: Train):
     if args.algo in OFFLINE_AGENTS:
         if args.dataset is None:
             raise ValueError(f"--algo {args.algo} is an offline algorithm: pass --dataset FILE")
-        from jaxrl_hybrid.data import load
+        if dataset is None:
+            from jaxrl_hybrid.data import load
 
-        env = load(args.dataset).metadata.get("env") or args.env
+            dataset = load(args.dataset)
+        env = dataset.metadata.get("env") or args.env
         fields = {f.name for f in dataclasses.fields(cls.Config)}
         given = {
             "hidden_dims": args.hidden_dims,
@@ -173,10 +179,15 @@ def build_config(args: Train):
 
 
 def train(args: Train) -> dict:
-    from jaxrl_hybrid.agents import AGENTS
+    from jaxrl_hybrid.agents import AGENTS, OFFLINE_AGENTS
     from jaxrl_hybrid.cli.experiment import parse_grid, run_experiment
 
-    config = build_config(args)
+    dataset = None
+    if args.algo in OFFLINE_AGENTS and args.dataset is not None:
+        from jaxrl_hybrid.data import load
+
+        dataset = load(args.dataset)  # once: for the config, the program and the fingerprint
+    config = build_config(args, dataset)
     grid = parse_grid((*args.hparam, *args.grid), AGENTS[args.algo].HParams)
     env_slug = config.env.replace(":", "_").replace("/", "_")
     out = args.out or f"runs/{args.algo}_{env_slug}_s{args.seed}"
@@ -187,6 +198,7 @@ def train(args: Train) -> dict:
         out=out,
         overwrite=args.overwrite,
         hparam_grid=grid,
+        dataset=dataset,
         extra_config={"cli": dataclasses.asdict(args)},
     )
     if "iqm" in summary:

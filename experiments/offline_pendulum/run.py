@@ -1,0 +1,206 @@
+"""Offline RL on generated Pendulum data: every offline algorithm x {mse, hl_gauss} x 8 seeds.
+
+    .venv/bin/python experiments/offline_pendulum/run.py            # everything (resumable)
+    .venv/bin/python experiments/offline_pendulum/run.py --table    # only rewrite the README table
+
+1. Behaviour policies: one SAC run on gymnax Pendulum-v1 (the generator's defaults), its
+   snapshots scored; medium = the snapshot closest to a third of the expert's normalised score.
+2. Datasets (cached in runs/offline_pendulum/data/): medium, medium-replay, medium-expert,
+   and medium with 30% of rows randomly corrupted in the rewards or in the observations.
+3. Every offline algorithm with an MSE and an HL-Gauss critic (BC has no critic: once) on the
+   three clean datasets, and IQL vs RIQL on the two corrupted ones, each one `jaxrl-hybrid train`
+   run of 8 seeds in one vmapped program. A run whose summary.json exists is skipped, so an
+   interrupted experiment resumes where it stopped.
+4. The table (final normalised score: IQM and 95% stratified-bootstrap CI over seeds) goes
+   into results.json and between the markers of this folder's README.md.
+
+Networks are 64x64 for every algorithm (the papers use 256x256 on MuJoCo; Pendulum is small and
+this is a 2-core CPU), batch 256, `--updates` gradient steps (default 10000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ALGOS = ("bc", "td3bc", "rebrac", "iql", "riql", "cql", "calql")
+LOSSES = ("mse", "hl_gauss")
+CLEAN = ("medium", "medium-replay", "medium-expert")
+CORRUPTED = {"medium-corrupt-rewards": "rewards", "medium-corrupt-observations": "observations"}
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def make_datasets(out: Path, size: int, seed: int) -> dict[str, Path]:
+    """Generate (or reuse) every dataset file; returns name -> path."""
+    import jax
+
+    from jaxrl_hybrid.data import corrupt, load, save
+    from jaxrl_hybrid.training.collect import CollectConfig, collect, train_behaviour_policies
+
+    data_dir = out / "data"
+    paths = {name: data_dir / f"pendulum-{name}.hdf5" for name in (*CLEAN, *CORRUPTED)}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    data_dir.mkdir(parents=True, exist_ok=True)
+    policies = None
+    for kind in CLEAN:
+        if not paths[kind].exists():
+            if policies is None:
+                policies = train_behaviour_policies(CollectConfig(), seed=seed)
+            save(collect(policies, kind, size, seed), paths[kind])
+    medium = load(paths["medium"])
+    for i, (name, target) in enumerate(CORRUPTED.items()):
+        if not paths[name].exists():
+            key = jax.random.fold_in(jax.random.PRNGKey(seed), 1000 + i)
+            save(corrupt(medium, key, target=target, kind="random", rate=0.3, scale=1.0), paths[name])
+    return paths
+
+
+def runs(paths: dict[str, Path]) -> list[tuple[str, str, str]]:
+    """(dataset, algo, loss) of every run in the experiment."""
+    out = []
+    for name in CLEAN:
+        for algo in ALGOS:
+            for loss in ("mse",) if algo == "bc" else LOSSES:
+                out.append((name, algo, loss))
+    for name in CORRUPTED:
+        for algo in ("iql", "riql"):
+            out.append((name, algo, "default"))  # RIQL keeps its Huber critic, IQL its MSE
+    return out
+
+
+def train_one(path: Path, algo: str, loss: str, out: Path, args) -> dict:
+    from jaxrl_hybrid.cli.main import main
+
+    argv = ["train", "--algo", algo, "--dataset", str(path), "--num-seeds", str(args.num_seeds),
+            "--seed", str(args.seed), "--updates", str(args.updates), "--eval-every", str(args.eval_every),
+            "--num-eval-episodes", str(args.num_eval_episodes), "--hidden-dims", "64", "64",
+            "--batch-size", "256", "--out", str(out), "--overwrite"]  # fmt: skip
+    if loss != "default":
+        argv += ["--critic-loss", loss]
+    if main(argv) != 0:
+        raise RuntimeError(f"jaxrl-hybrid {' '.join(argv)} failed")
+    return json.loads((out / "summary.json").read_text())
+
+
+def dataset_scores(paths: dict[str, Path]) -> dict[str, float]:
+    """Mean normalised score of each clean dataset's own episodes (what the behaviour policy reached).
+
+    Corrupted rewards would misstate it, so the corrupted datasets are scored by their clean source.
+    """
+    from jaxrl_hybrid.data import episode_returns, load, normalized_score
+
+    scores = {}
+    for name in CLEAN:
+        path = paths[name]
+        ds = load(path)
+        refs = ds.metadata["reference_returns"]
+        scores[name] = float(normalized_score(episode_returns(ds).mean(), refs["random"], refs["expert"]))
+    return scores
+
+
+def table(results: dict) -> str:
+    """Markdown: one row per algorithm and loss, one column per dataset (IQM [95% CI])."""
+
+    def cell(name, algo, loss):
+        r = results["runs"].get(f"{name}/{algo}-{loss}")
+        if r is None:
+            return "not run"
+        n = r["normalized"]
+        return f"{n['iqm']:.1f} [{n['ci95'][0]:.1f}, {n['ci95'][1]:.1f}]"
+
+    data = results["dataset_scores"]
+    lines = ["| algorithm | critic loss | " + " | ".join(CLEAN) + " |", "|---|---|" + "---|" * len(CLEAN)]
+    lines.append("| *dataset mean* | | " + " | ".join(f"*{data[n]:.1f}*" for n in CLEAN) + " |")
+    for algo in ALGOS:
+        for loss in ("mse",) if algo == "bc" else LOSSES:
+            label = "(none)" if algo == "bc" else loss
+            lines.append(f"| {algo} | {label} | " + " | ".join(cell(n, algo, loss) for n in CLEAN) + " |")
+    lines += ["", "| algorithm | " + " | ".join(CORRUPTED) + " |", "|---|" + "---|" * len(CORRUPTED)]
+    lines.append("| *dataset mean (clean medium)* | " + " | ".join(f"*{data['medium']:.1f}*" for _ in CORRUPTED) + " |")
+    for algo in ("iql", "riql"):
+        lines.append(f"| {algo} | " + " | ".join(cell(n, algo, "default") for n in CORRUPTED) + " |")
+    return "\n".join(lines)
+
+
+def write_readme(results: dict) -> None:
+    readme = HERE / "README.md"
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{readme}: missing the {BEGIN} / {END} markers the table goes between")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    s = results["settings"]
+    body = (
+        f"\n{s['num_seeds']} seeds, {s['updates']} updates, 64x64 networks, batch 256, final normalised score "
+        f"over {s['num_eval_episodes']} deterministic episodes (IQM [95% stratified bootstrap CI]); "
+        f"measured {results['date']} on {results['machine']} in {results['wall_time_s'] / 60:.0f} min.\n\n"
+        + table(results)
+        + "\n"
+    )
+    readme.write_text(head + BEGIN + body + END + tail)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default="runs/offline_pendulum")
+    p.add_argument("--updates", type=int, default=10_000)
+    p.add_argument("--eval-every", type=int, default=2_000)
+    p.add_argument("--num-seeds", type=int, default=8)
+    p.add_argument("--num-eval-episodes", type=int, default=10)
+    p.add_argument("--size", type=int, default=20_000, help="transitions per dataset")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--only", default=None, help="comma-separated algorithms to run (default: all)")
+    p.add_argument("--table", action="store_true", help="only rewrite README.md from results.json")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    results_path = HERE / "results.json"
+    if args.table:
+        write_readme(json.loads(results_path.read_text()))
+        return 0
+
+    import datetime
+    import platform
+
+    import jax
+
+    t0 = time.perf_counter()
+    paths = make_datasets(out, args.size, args.seed)
+    plan = [r for r in runs(paths) if args.only is None or r[1] in args.only.split(",")]
+    results = {"runs": {}}
+    if results_path.exists():
+        results = json.loads(results_path.read_text())
+    for i, (name, algo, loss) in enumerate(plan, 1):
+        run_out = out / name / f"{algo}-{loss}"
+        summary_path = run_out / "summary.json"
+        if summary_path.exists():
+            summary = json.loads(summary_path.read_text())
+        else:
+            print(f"[{i}/{len(plan)}] {algo} ({loss}) on {name}", file=sys.stderr, flush=True)
+            summary = train_one(paths[name], algo, loss, run_out, args)
+        results["runs"][f"{name}/{algo}-{loss}"] = {
+            "normalized": summary["normalized"],
+            "final_return": summary["final_return"],
+            "wall_time_s": summary["wall_time_s"],
+        }
+    results.update(
+        settings={k: getattr(args, k) for k in ("updates", "eval_every", "num_seeds", "num_eval_episodes", "size")},
+        dataset_scores=dataset_scores(paths),
+        date=datetime.date.today().isoformat(),
+        machine=f"{platform.machine()} {jax.default_backend()} ({jax.device_count()} device, "
+        f"{__import__('os').cpu_count()} cores)",
+        wall_time_s=sum(r["wall_time_s"] for r in results["runs"].values()),
+        elapsed_this_invocation_s=time.perf_counter() - t0,
+    )
+    results_path.write_text(json.dumps(results, indent=1) + "\n")
+    write_readme(results)
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
