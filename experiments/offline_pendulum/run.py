@@ -1,6 +1,6 @@
 """Offline RL on generated Pendulum data: every offline algorithm x {mse, hl_gauss} x 8 seeds.
 
-    .venv/bin/python experiments/offline_pendulum/run.py            # everything (resumable)
+    .venv/bin/python experiments/offline_pendulum/run.py --write-readme  # everything (resumable)
     .venv/bin/python experiments/offline_pendulum/run.py --table    # only rewrite the README table
 
 1. Behaviour policies: one SAC run on gymnax Pendulum-v1 (the generator's defaults), its
@@ -14,8 +14,9 @@
 4. The table (final normalised score: IQM and 95% stratified-bootstrap CI over seeds) goes
    into results.json and between the markers of this folder's README.md.
 
-Networks are 64x64 for every algorithm (the papers use 256x256 on MuJoCo; Pendulum is small and
-this is a 2-core CPU), batch 256, `--updates` gradient steps (default 10000).
+Defaults are what the README's table was measured with on a 2-core CPU: 64x64 networks, batch
+64, 3,000 updates, CQL/Cal-QL with 4 sampled actions per set (the papers: 256x256, batch 256,
+10 actions, 1M updates; pass --updates, --batch-size, --hidden-dims, --cql-num-actions to scale).
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ ALGOS = ("bc", "td3bc", "rebrac", "iql", "riql", "cql", "calql")
 LOSSES = ("mse", "hl_gauss")
 CLEAN = ("medium", "medium-replay", "medium-expert")
 CORRUPTED = {"medium-corrupt-rewards": "rewards", "medium-corrupt-observations": "observations"}
+# The behaviour SAC: the generator's Pendulum defaults (20k steps) with 64x64 networks.
+BEHAVIOUR_HIDDEN = (64, 64)
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
-def make_datasets(out: Path, size: int, seed: int) -> dict[str, Path]:
+def make_datasets(out: Path, size: int, seed: int, behaviour_steps: int | None) -> dict[str, Path]:
     """Generate (or reuse) every dataset file; returns name -> path."""
     import jax
 
     from jaxrl_hybrid.data import corrupt, load, save
     from jaxrl_hybrid.training.collect import CollectConfig, collect, train_behaviour_policies
+
+    behaviour = CollectConfig(hidden_dims=BEHAVIOUR_HIDDEN, train_steps=behaviour_steps)
 
     data_dir = out / "data"
     paths = {name: data_dir / f"pendulum-{name}.hdf5" for name in (*CLEAN, *CORRUPTED)}
@@ -50,7 +55,7 @@ def make_datasets(out: Path, size: int, seed: int) -> dict[str, Path]:
     for kind in CLEAN:
         if not paths[kind].exists():
             if policies is None:
-                policies = train_behaviour_policies(CollectConfig(), seed=seed)
+                policies = train_behaviour_policies(behaviour, seed=seed)
             save(collect(policies, kind, size, seed), paths[kind])
     medium = load(paths["medium"])
     for i, (name, target) in enumerate(CORRUPTED.items()):
@@ -60,13 +65,18 @@ def make_datasets(out: Path, size: int, seed: int) -> dict[str, Path]:
     return paths
 
 
+def _regression(algo: str) -> str:
+    """The regression loss of an algorithm: RIQL's is Huber (part of the method), the others' MSE."""
+    return "huber" if algo == "riql" else "mse"
+
+
 def runs(paths: dict[str, Path]) -> list[tuple[str, str, str]]:
     """(dataset, algo, loss) of every run in the experiment."""
     out = []
     for name in CLEAN:
         for algo in ALGOS:
             for loss in ("mse",) if algo == "bc" else LOSSES:
-                out.append((name, algo, loss))
+                out.append((name, algo, _regression(algo) if loss == "mse" else loss))
     for name in CORRUPTED:
         for algo in ("iql", "riql"):
             out.append((name, algo, "default"))  # RIQL keeps its Huber critic, IQL its MSE
@@ -78,8 +88,10 @@ def train_one(path: Path, algo: str, loss: str, out: Path, args) -> dict:
 
     argv = ["train", "--algo", algo, "--dataset", str(path), "--num-seeds", str(args.num_seeds),
             "--seed", str(args.seed), "--updates", str(args.updates), "--eval-every", str(args.eval_every),
-            "--num-eval-episodes", str(args.num_eval_episodes), "--hidden-dims", "64", "64",
-            "--batch-size", "256", "--out", str(out), "--overwrite"]  # fmt: skip
+            "--num-eval-episodes", str(args.num_eval_episodes), "--hidden-dims", *map(str, args.hidden_dims),
+            "--batch-size", str(args.batch_size), "--out", str(out), "--overwrite"]  # fmt: skip
+    if algo in ("cql", "calql"):
+        argv += ["--num-actions", str(args.cql_num_actions)]
     if loss != "default":
         argv += ["--critic-loss", loss]
     if main(argv) != 0:
@@ -118,6 +130,7 @@ def table(results: dict) -> str:
     lines.append("| *dataset mean* | | " + " | ".join(f"*{data[n]:.1f}*" for n in CLEAN) + " |")
     for algo in ALGOS:
         for loss in ("mse",) if algo == "bc" else LOSSES:
+            loss = _regression(algo) if loss == "mse" else loss
             label = "(none)" if algo == "bc" else loss
             lines.append(f"| {algo} | {label} | " + " | ".join(cell(n, algo, loss) for n in CLEAN) + " |")
     lines += ["", "| algorithm | " + " | ".join(CORRUPTED) + " |", "|---|" + "---|" * len(CORRUPTED)]
@@ -136,7 +149,9 @@ def write_readme(results: dict) -> None:
     _, tail = rest.split(END, 1)
     s = results["settings"]
     body = (
-        f"\n{s['num_seeds']} seeds, {s['updates']} updates, 64x64 networks, batch 256, final normalised score "
+        f"\n{s['num_seeds']} seeds, {s['updates']} updates, {'x'.join(map(str, s['hidden_dims']))} networks, "
+        f"batch {s['batch_size']}, CQL/Cal-QL {s['cql_num_actions']} sampled actions per set, "
+        f"{s['size']} transitions per dataset; final normalised score "
         f"over {s['num_eval_episodes']} deterministic episodes (IQM [95% stratified bootstrap CI]); "
         f"measured {results['date']} on {results['machine']} in {results['wall_time_s'] / 60:.0f} min.\n\n"
         + table(results)
@@ -148,20 +163,38 @@ def write_readme(results: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="runs/offline_pendulum")
-    p.add_argument("--updates", type=int, default=10_000)
-    p.add_argument("--eval-every", type=int, default=2_000)
+    p.add_argument("--updates", type=int, default=3_000)
+    p.add_argument("--eval-every", type=int, default=1_000)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--hidden-dims", type=int, nargs="+", default=[64, 64])
+    p.add_argument("--cql-num-actions", type=int, default=4, help="CQL / Cal-QL sampled actions per set")
     p.add_argument("--num-seeds", type=int, default=8)
     p.add_argument("--num-eval-episodes", type=int, default=10)
-    p.add_argument("--size", type=int, default=20_000, help="transitions per dataset")
+    p.add_argument("--size", type=int, default=10_000, help="transitions per dataset")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--only", default=None, help="comma-separated algorithms to run (default: all)")
-    p.add_argument("--table", action="store_true", help="only rewrite README.md from results.json")
+    p.add_argument("--behaviour-steps", type=int, default=None, help="SAC steps of the behaviour policies")
+    p.add_argument("--write-readme", action="store_true", help="copy results.json here and rewrite README's table")
+    p.add_argument("--table", action="store_true", help="only rewrite README.md from this folder's results.json")
     args = p.parse_args(argv)
     out = Path(args.out)
-    results_path = HERE / "results.json"
     if args.table:
-        write_readme(json.loads(results_path.read_text()))
+        write_readme(json.loads((HERE / "results.json").read_text()))
         return 0
+    settings = {
+        k: getattr(args, k)
+        for k in ("updates", "eval_every", "batch_size", "hidden_dims", "cql_num_actions", "num_seeds",
+                  "num_eval_episodes", "size", "seed", "behaviour_steps")
+    }  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    settings_path = out / "settings.json"
+    if settings_path.exists() and json.loads(settings_path.read_text()) != settings:
+        raise SystemExit(
+            f"{settings_path} records other settings ({settings_path.read_text().strip()}); "
+            "resuming would mix them: pass another --out"
+        )
+    settings_path.write_text(json.dumps(settings) + "\n")
+    results_path = out / "results.json"
 
     import datetime
     import platform
@@ -169,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     import jax
 
     t0 = time.perf_counter()
-    paths = make_datasets(out, args.size, args.seed)
+    paths = make_datasets(out, args.size, args.seed, args.behaviour_steps)
     plan = [r for r in runs(paths) if args.only is None or r[1] in args.only.split(",")]
     results = {"runs": {}}
     if results_path.exists():
@@ -188,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             "wall_time_s": summary["wall_time_s"],
         }
     results.update(
-        settings={k: getattr(args, k) for k in ("updates", "eval_every", "num_seeds", "num_eval_episodes", "size")},
+        settings=settings,
         dataset_scores=dataset_scores(paths),
         date=datetime.date.today().isoformat(),
         machine=f"{platform.machine()} {jax.default_backend()} ({jax.device_count()} device, "
@@ -197,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         elapsed_this_invocation_s=time.perf_counter() - t0,
     )
     results_path.write_text(json.dumps(results, indent=1) + "\n")
-    write_readme(results)
+    if args.write_readme:
+        (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        write_readme(results)
     print(table(results))
     return 0
 

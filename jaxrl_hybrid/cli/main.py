@@ -66,6 +66,8 @@ class Train:
     """network widths; default 256 256 for SAC/TD3 and the offline agents (ReBRAC 256x3), 64 64 for PPO"""
     layer_norm: bool | None = None
     """LayerNorm in the critic; default off (ReBRAC on)"""
+    num_actions: int | None = None
+    """CQL / Cal-QL: sampled actions per set (uniform, policy, next-state policy); default 10"""
     hparam: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
     """traced hyperparameter, NAME=V or a grid NAME=V1,V2 (repeatable), e.g. actor_lr=1e-3,3e-4"""
     grid: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
@@ -114,6 +116,8 @@ def build_config(args: Train, dataset=None):
     from jaxrl_hybrid.training import TrainConfig
 
     cls = AGENTS[args.algo]
+    if args.num_actions is not None and args.algo not in ("cql", "calql"):
+        raise ValueError(f"--num-actions is a CQL / Cal-QL setting; --algo {args.algo} samples no actions")
     if args.algo in OFFLINE_AGENTS:
         if args.dataset is None:
             raise ValueError(f"--algo {args.algo} is an offline algorithm: pass --dataset FILE")
@@ -130,6 +134,7 @@ def build_config(args: Train, dataset=None):
             "num_critics": args.num_critics,
             "critic_layer_norm": args.layer_norm,
             "layer_norm": args.layer_norm,
+            "num_actions": args.num_actions,
         }
         kwargs = {k: v for k, v in given.items() if k in fields and v is not None}
         if "critic_loss" in fields and (args.algo != "riql" or args.critic_loss != "mse"):
