@@ -70,29 +70,35 @@ def _regression(algo: str) -> str:
     return "huber" if algo == "riql" else "mse"
 
 
-def runs(paths: dict[str, Path]) -> list[tuple[str, str, str]]:
-    """(dataset, algo, loss) of every run in the experiment."""
+def runs(args) -> list[tuple[str, str, str, str, int]]:
+    """(run key, dataset, algo, loss, updates) of every run in the experiment.
+
+    The grid runs `args.updates` updates; the robustness study (IQL vs RIQL on clean and
+    corrupted medium data) runs `args.robust_updates`, enough for their V functions to learn.
+    """
     out = []
     for name in CLEAN:
         for algo in ALGOS:
             for loss in ("mse",) if algo == "bc" else LOSSES:
-                out.append((name, algo, _regression(algo) if loss == "mse" else loss))
-    for name in CORRUPTED:
-        for algo in ("iql", "riql"):
-            out.append((name, algo, "default"))  # RIQL keeps its Huber critic, IQL its MSE
+                loss = _regression(algo) if loss == "mse" else loss
+                out.append((f"{name}/{algo}-{loss}", name, algo, loss, args.updates))
+    for name in ("medium", *CORRUPTED):
+        for algo in ("iql", "riql"):  # each with its own regression loss: IQL MSE, RIQL Huber
+            out.append((f"robustness/{name}/{algo}", name, algo, _regression(algo), args.robust_updates))
     return out
 
 
-def train_one(path: Path, algo: str, loss: str, out: Path, args) -> dict:
+def train_one(path: Path, algo: str, loss: str, updates: int, out: Path, args) -> dict:
     from jaxrl_hybrid.cli.main import main
 
+    eval_every = max(1, updates // 3)
     argv = ["train", "--algo", algo, "--dataset", str(path), "--num-seeds", str(args.num_seeds),
-            "--seed", str(args.seed), "--updates", str(args.updates), "--eval-every", str(args.eval_every),
+            "--seed", str(args.seed), "--updates", str(updates), "--eval-every", str(eval_every),
             "--num-eval-episodes", str(args.num_eval_episodes), "--hidden-dims", *map(str, args.hidden_dims),
             "--batch-size", str(args.batch_size), "--out", str(out), "--overwrite"]  # fmt: skip
     if algo in ("cql", "calql"):
         argv += ["--num-actions", str(args.cql_num_actions)]
-    if loss != "default":
+    if algo != "bc":
         argv += ["--critic-loss", loss]
     if main(argv) != 0:
         raise RuntimeError(f"jaxrl-hybrid {' '.join(argv)} failed")
@@ -119,7 +125,7 @@ def table(results: dict) -> str:
     """Markdown: one row per algorithm and loss, one column per dataset (IQM [95% CI])."""
 
     def cell(name, algo, loss):
-        r = results["runs"].get(f"{name}/{algo}-{loss}")
+        r = results["runs"].get(name if algo is None else f"{name}/{algo}-{loss}")
         if r is None:
             return "not run"
         n = r["normalized"]
@@ -133,10 +139,12 @@ def table(results: dict) -> str:
             loss = _regression(algo) if loss == "mse" else loss
             label = "(none)" if algo == "bc" else loss
             lines.append(f"| {algo} | {label} | " + " | ".join(cell(n, algo, loss) for n in CLEAN) + " |")
-    lines += ["", "| algorithm | " + " | ".join(CORRUPTED) + " |", "|---|" + "---|" * len(CORRUPTED)]
-    lines.append("| *dataset mean (clean medium)* | " + " | ".join(f"*{data['medium']:.1f}*" for _ in CORRUPTED) + " |")
+    robust = ("medium", *CORRUPTED)
+    updates = results["settings"]["robust_updates"]
+    lines += ["", f"| algorithm ({updates} updates) | " + " | ".join(robust) + " |", "|---|" + "---|" * len(robust)]
+    lines.append("| *dataset mean (clean medium)* | " + " | ".join(f"*{data['medium']:.1f}*" for _ in robust) + " |")
     for algo in ("iql", "riql"):
-        lines.append(f"| {algo} | " + " | ".join(cell(n, algo, "default") for n in CORRUPTED) + " |")
+        lines.append(f"| {algo} | " + " | ".join(cell(f"robustness/{n}/{algo}", None, None) for n in robust) + " |")
     return "\n".join(lines)
 
 
@@ -164,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="runs/offline_pendulum")
     p.add_argument("--updates", type=int, default=3_000)
-    p.add_argument("--eval-every", type=int, default=1_000)
+    p.add_argument("--robust-updates", type=int, default=15_000, help="updates of the IQL vs RIQL study")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--hidden-dims", type=int, nargs="+", default=[64, 64])
     p.add_argument("--cql-num-actions", type=int, default=4, help="CQL / Cal-QL sampled actions per set")
@@ -183,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     settings = {
         k: getattr(args, k)
-        for k in ("updates", "eval_every", "batch_size", "hidden_dims", "cql_num_actions", "num_seeds",
+        for k in ("updates", "robust_updates", "batch_size", "hidden_dims", "cql_num_actions", "num_seeds",
                   "num_eval_episodes", "size", "seed", "behaviour_steps")
     }  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
@@ -203,22 +211,26 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     paths = make_datasets(out, args.size, args.seed, args.behaviour_steps)
-    plan = [r for r in runs(paths) if args.only is None or r[1] in args.only.split(",")]
+    plan = [r for r in runs(args) if args.only is None or r[2] in args.only.split(",")]
     results = {"runs": {}}
     if results_path.exists():
         results = json.loads(results_path.read_text())
-    for i, (name, algo, loss) in enumerate(plan, 1):
-        run_out = out / name / f"{algo}-{loss}"
+    for i, (key, name, algo, loss, updates) in enumerate(plan, 1):
+        run_out = out / key
         summary_path = run_out / "summary.json"
         if summary_path.exists():
             summary = json.loads(summary_path.read_text())
         else:
-            print(f"[{i}/{len(plan)}] {algo} ({loss}) on {name}", file=sys.stderr, flush=True)
-            summary = train_one(paths[name], algo, loss, run_out, args)
-        results["runs"][f"{name}/{algo}-{loss}"] = {
+            print(f"[{i}/{len(plan)}] {algo} ({loss}) on {name}, {updates} updates", file=sys.stderr, flush=True)
+            summary = train_one(paths[name], algo, loss, updates, run_out, args)
+        last = json.loads((run_out / "metrics.jsonl").read_text().splitlines()[-1])
+        results["runs"][key] = {
             "normalized": summary["normalized"],
             "final_return": summary["final_return"],
             "wall_time_s": summary["wall_time_s"],
+            "updates": updates,
+            # Diagnostic: how far the critic got (Pendulum's discounted returns are in the hundreds).
+            "final_q_mean": float(sum(last["q_mean"]) / len(last["q_mean"])) if "q_mean" in last else None,
         }
     results.update(
         settings=settings,
