@@ -77,3 +77,36 @@ def test_replay_buffer_wraps_and_samples_only_stored():
     np.testing.assert_allclose(sample.next_obs, sample.obs + 1)
     with pytest.raises(ValueError):
         replay.init_buffer(0, example)
+
+
+def test_mixed_batches_take_the_configured_fraction_from_each_source():
+    from jaxrl_hybrid.data import from_arrays
+
+    n = 50
+    offline = from_arrays(
+        observations=np.zeros((n, 3), np.float32),
+        actions=np.zeros((n, 1), np.float32),
+        rewards=np.full(n, -1.0, np.float32),  # offline rows are marked by reward -1
+        next_observations=np.zeros((n, 3), np.float32),
+        terminals=np.zeros(n, bool),
+        timeouts=np.eye(1, n, n - 1, dtype=bool)[0],
+    )
+    example = Transition(
+        jnp.zeros(3), jnp.zeros(1), jnp.zeros(()), jnp.zeros(3), jnp.zeros((), bool), jnp.zeros((), bool)
+    )
+    buffer = replay.init_buffer(20, example)
+    online = jax.tree.map(lambda x: jnp.broadcast_to(x, (10, *x.shape)), example.replace(reward=jnp.ones(())))
+    buffer = replay.add_batch(buffer, online)  # online rows: reward +1
+
+    def draw(key, fraction):
+        return replay.sample_mixed(offline, buffer, key, (2, 16), fraction)
+
+    for fraction, want in [(0.5, 8), (0.25, 4), (0.0, 0), (1.0, 16)]:
+        keys = jax.random.split(jax.random.PRNGKey(0), 3)
+        batch = jax.jit(jax.vmap(lambda k, f=fraction: draw(k, f)))(keys)  # vmaps over seeds
+        rewards = np.asarray(batch.reward)
+        assert rewards.shape == (3, 2, 16) and batch.obs.shape == (3, 2, 16, 3)
+        assert np.all((rewards == -1).sum(-1) == want) and np.all(rewards[..., :want] == -1)
+        assert batch.mc_return is None and batch.next_action is None
+    with pytest.raises(ValueError, match="offline_fraction"):
+        draw(jax.random.PRNGKey(0), 1.5)

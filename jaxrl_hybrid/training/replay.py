@@ -52,3 +52,29 @@ def sample(buffer: ReplayBuffer, key: jax.Array, shape: tuple[int, ...]) -> Tran
     """Uniform sample (with replacement) of `shape` transitions among those stored."""
     idx = jax.random.randint(key, shape, 0, jnp.maximum(buffer.size, 1))
     return jax.tree.map(lambda d: d[idx], buffer.data)
+
+
+def offline_rows(batch_size: int, offline_fraction: float) -> int:
+    """How many of `batch_size` rows a mixed batch takes from the offline data (static)."""
+    if not 0.0 <= offline_fraction <= 1.0:
+        raise ValueError(f"offline_fraction must be in [0, 1], got {offline_fraction}")
+    return int(round(batch_size * offline_fraction))
+
+
+def sample_mixed(dataset, buffer: ReplayBuffer, key: jax.Array, shape: tuple[int, ...], offline_fraction: float):
+    """RLPD-style symmetric sampling: each minibatch (last axis of `shape`) holds
+    `offline_rows(shape[-1], offline_fraction)` uniform rows of the offline `dataset` followed by
+    uniform rows of the online `buffer`.
+
+    Offline-only fields (`next_action`, `mc_return`) are dropped so both halves share one
+    structure; the fraction is static, so the split is exact in every batch.
+    """
+    from jaxrl_hybrid.data import sample as sample_dataset
+
+    *lead, batch_size = shape
+    n_off = offline_rows(batch_size, offline_fraction)
+    key_off, key_on = jax.random.split(key)
+    offline = sample_dataset(dataset, key_off, (*lead, n_off)).replace(next_action=None, mc_return=None)
+    online = sample(buffer, key_on, (*lead, batch_size - n_off))
+    axis = len(lead)  # every leaf is (*lead, rows, *feature)
+    return jax.tree.map(lambda a, b: jnp.concatenate([a.astype(b.dtype), b], axis=axis), offline, online)
