@@ -1,14 +1,10 @@
 """Every agent trains its critic through each loss kind: a short run stays finite and learns something."""
 
-import dataclasses
-
 import jax
 import numpy as np
 import pytest
-from helpers import seed_keys, tiny_ppo, tiny_sac, tiny_td3
+from helpers import seed_keys, tiny_ppo, tiny_sac
 
-from jaxrl_hybrid.agents import TD3Config
-from jaxrl_hybrid.losses import CriticLoss
 from jaxrl_hybrid.training import make_program
 
 
@@ -18,20 +14,12 @@ def _run(config):
     return jax.tree.map(np.asarray, out["metrics"])
 
 
-# Two-hot critics are also trained by TD3+BC, and HL-Gauss by Cal-QL, in test_offline_agents.py.
+# HL-Gauss through TD3's update is trained by TD3+BC in test_offline_learning.py (and traced there
+# for every offline agent x loss); SAC's HL-Gauss in test_learning.py.
 @pytest.mark.parametrize(
     "name, config",
     [
         ("sac-huber-ensemble", tiny_sac(loss="huber", num_critics=5, num_min_critics=2, utd=2)),
-        (
-            "td3-hl_gauss",
-            dataclasses.replace(
-                tiny_td3(),
-                agent=TD3Config(
-                    hidden_dims=(16, 16), batch_size=32, critic_loss=CriticLoss("hl_gauss", 51, -1700.0, 100.0)
-                ),
-            ),
-        ),
         ("ppo-continuous-hl_gauss", tiny_ppo(env="gymnax:Pendulum-v1", loss="hl_gauss")),
         ("ppo-discrete-two_hot", tiny_ppo(loss="two_hot")),
     ],
