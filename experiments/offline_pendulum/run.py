@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -236,8 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         settings=settings,
         dataset_scores=dataset_scores(paths),
         date=datetime.date.today().isoformat(),
-        machine=f"{platform.machine()} {jax.default_backend()} ({jax.device_count()} device, "
-        f"{__import__('os').cpu_count()} cores)",
+        machine=f"{platform.machine()} {jax.default_backend()} ({jax.device_count()} device, {os.cpu_count()} cores)",
         wall_time_s=sum(r["wall_time_s"] for r in results["runs"].values()),
         elapsed_this_invocation_s=time.perf_counter() - t0,
     )

@@ -9,7 +9,14 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl_hybrid.agents.common import ModelState, apply_gradients, as_float32, init_model, make_optimizer
+from jaxrl_hybrid.agents.common import (
+    ModelState,
+    apply_gradients,
+    as_float32,
+    init_model,
+    make_optimizer,
+    require_continuous,
+)
 from jaxrl_hybrid.losses.offline import behaviour_cloning_error
 from jaxrl_hybrid.networks import DeterministicPolicy
 from jaxrl_hybrid.types import EnvSpec
@@ -43,8 +50,7 @@ class BC:
     HParams = BCHParams
 
     def __init__(self, config: BCConfig, spec: EnvSpec):
-        if spec.discrete:
-            raise ValueError(f"BC here needs a continuous action space; {spec.name} is discrete")
+        require_continuous(self.name, spec)
         self.config, self.spec = config, spec
         self.actor = DeterministicPolicy(config.hidden_dims, spec.action_dim, config.layer_norm)
         self.tx: optax.GradientTransformation = make_optimizer()

@@ -9,6 +9,7 @@ from jaxrl_hybrid.agents.common.optim import (
     make_optimizer,
     soft_update,
 )
+from jaxrl_hybrid.agents.common.spec import require_continuous
 
 __all__ = [
     "ModelState",
@@ -18,6 +19,7 @@ __all__ = [
     "ensemble_values",
     "init_model",
     "make_optimizer",
+    "require_continuous",
     "soft_update",
     "utd_critic_updates",
 ]

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl_hybrid.agents.common import ModelState, init_model, make_optimizer
+from jaxrl_hybrid.agents.common import ModelState, init_model, make_optimizer, require_continuous
 from jaxrl_hybrid.agents.iql import update as iql_update
 from jaxrl_hybrid.agents.iql.config import IQLConfig, IQLHParams, RIQLConfig, default_hparams
 from jaxrl_hybrid.networks import QEnsemble, TanhMeanGaussianPolicy, ValueNetwork
@@ -42,8 +42,7 @@ class IQL:
     HParams = IQLHParams
 
     def __init__(self, config: IQLConfig, spec: EnvSpec):
-        if spec.discrete:
-            raise ValueError(f"{self.name} needs a continuous action space; {spec.name} is discrete")
+        require_continuous(self.name, spec)
         self.config, self.spec = config, spec
         self.nets = IQLNetworks(
             actor=TanhMeanGaussianPolicy(config.hidden_dims, spec.action_dim),

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxrl_hybrid.agents.common import init_model, make_optimizer
+from jaxrl_hybrid.agents.common import init_model, make_optimizer, require_continuous
 from jaxrl_hybrid.agents.sac import update as sac_update
 from jaxrl_hybrid.agents.sac.config import SACConfig, SACHParams, default_hparams
 from jaxrl_hybrid.agents.sac.state import SACState
@@ -34,8 +34,7 @@ class SAC:
     HParams = SACHParams
 
     def __init__(self, config: SACConfig, spec: EnvSpec):
-        if spec.discrete:
-            raise ValueError(f"SAC needs a continuous action space; {spec.name} is discrete")
+        require_continuous(self.name, spec)
         self.config, self.spec = config, spec
         self.nets = SACNetworks(
             actor=TanhGaussianPolicy(config.hidden_dims, spec.action_dim, config.actor_layer_norm),

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxrl_hybrid.agents.common import init_model, make_optimizer
+from jaxrl_hybrid.agents.common import init_model, make_optimizer, require_continuous
 from jaxrl_hybrid.agents.td3 import update as td3_update
 from jaxrl_hybrid.agents.td3.config import TD3Config, TD3HParams, default_hparams
 from jaxrl_hybrid.agents.td3.state import TD3State
@@ -32,8 +32,7 @@ class TD3:
     HParams = TD3HParams
 
     def __init__(self, config: TD3Config, spec: EnvSpec):
-        if spec.discrete:
-            raise ValueError(f"TD3 needs a continuous action space; {spec.name} is discrete")
+        require_continuous(self.name, spec)
         self.config, self.spec = config, spec
         self.nets = TD3Networks(
             actor=DeterministicPolicy(config.hidden_dims, spec.action_dim, config.actor_layer_norm),
