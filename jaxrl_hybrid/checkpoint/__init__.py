@@ -43,12 +43,22 @@ def read_metadata(directory: str | os.PathLike) -> dict:
 
 def restore_agent_states(directory: str | os.PathLike, program, num_runs: int) -> Any:
     """Restore the stacked agent states saved for `num_runs` runs of `program` (its structure is the target)."""
+    keys = jax.random.split(jax.random.PRNGKey(0), num_runs)
+    hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_runs, *jnp.shape(x))), program.default_hparams)
+    return restore_like(directory, jax.eval_shape(lambda k, h: jax.vmap(program.init)(k, h).agent, keys, hparams))
+
+
+def restore_like(directory: str | os.PathLike, target: Any) -> Any:
+    """Restore saved agent states into the structure, shapes and dtypes of `target`
+    (arrays or `jax.ShapeDtypeStruct`s); a mismatch is an error naming the folder."""
     import orbax.checkpoint as ocp
 
     directory = Path(directory).absolute()
     if not (directory / STATE_DIR).is_dir():
         raise FileNotFoundError(f"{directory / STATE_DIR}: no saved agent states")
-    keys = jax.random.split(jax.random.PRNGKey(0), num_runs)
-    hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_runs, *jnp.shape(x))), program.default_hparams)
-    target = jax.eval_shape(lambda k, h: jax.vmap(program.init)(k, h).agent, keys, hparams)
-    return ocp.StandardCheckpointer().restore(directory / STATE_DIR, target)
+    try:
+        return ocp.StandardCheckpointer().restore(directory / STATE_DIR, target)
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(
+            f"{directory}: the saved agent states do not match this run's agent (structure, shapes or run count): {e}"
+        ) from e

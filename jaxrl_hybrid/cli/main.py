@@ -220,9 +220,11 @@ def train(args: Train) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     from jaxrl_hybrid.cli import dataset
+    from jaxrl_hybrid.cli.finetune import Finetune, finetune
 
     commands = (
         Annotated[Train, tyro.conf.subcommand("train")]
+        | Annotated[Finetune, tyro.conf.subcommand("finetune")]
         | Annotated[
             dataset.DatasetCommand,
             tyro.conf.subcommand("dataset", description="Generate, inspect and corrupt offline datasets."),
@@ -232,9 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if isinstance(args, Train):
             train(args)
+        elif isinstance(args, Finetune):
+            finetune(args)
         else:
             dataset.run(args)
-    except (ValueError, TypeError, FileExistsError, FileNotFoundError, IsADirectoryError) as e:
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError, IsADirectoryError, NotImplementedError) as e:
         print(f"jaxrl-hybrid: error: {e}", file=sys.stderr)
         return 2
     return 0

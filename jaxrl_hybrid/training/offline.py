@@ -79,11 +79,11 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
         steps_per_chunk=updates_per_chunk,
         warmup_steps=0,
         default_hparams=agent.default_hparams(),
-        reference_returns=_reference_returns(dataset),
+        reference_returns=dataset_reference_returns(dataset),
     )
 
 
-def _reference_returns(dataset: Dataset) -> tuple[float, float] | None:
+def dataset_reference_returns(dataset: Dataset) -> tuple[float, float] | None:
     refs = dataset.metadata.get("reference_returns") or {}
     if "random" in refs and "expert" in refs and refs["random"] != refs["expert"]:
         return float(refs["random"]), float(refs["expert"])

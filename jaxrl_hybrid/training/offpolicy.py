@@ -1,7 +1,14 @@
-"""The off-policy online loop (SAC, TD3): vectorised envs -> replay buffer -> agent updates."""
+"""The off-policy online loop (SAC, TD3, and every online fine-tuning phase).
+
+Vectorised envs -> replay buffer -> agent updates. `make_online_phase` is the loop itself,
+started from any agent state: `make_offpolicy_program` starts it from a fresh agent after
+uniform random warm-up steps; `training.finetune` starts it from a pretrained agent, with a
+warm-up of the agent's own policy, batches that mix in offline data, or a meta-update.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -22,27 +29,61 @@ class OffPolicyRunner:
     env_state: Any
     obs: jax.Array
     key: jax.Array
+    episodes: replay.EpisodeTracker | None = None  # when Monte-Carlo returns are written back
 
 
-def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainProgram:
-    """Build the program for an off-policy `agent` on `env` with `env_params`.
+# learn(agent_state, buffer, key, hparams) -> (agent_state, metrics): the updates of one env step.
+Learn = Callable[[Any, replay.ReplayBuffer, jax.Array, Any], tuple[Any, dict[str, jax.Array]]]
 
-    The first `config.learning_starts` steps take uniform random actions and make no update
-    (done in `init`); afterwards every iteration steps `num_envs` envs once and makes
-    `num_envs` agent updates (each of `utd` critic minibatches).
+
+def replay_learn(agent, num_updates: int) -> Learn:
+    """`num_updates` agent updates, each on `(utd, batch_size)` transitions sampled from the buffer."""
+    cfg = agent.config
+
+    def learn(agent_state, buffer, key, hparams):
+        def one_update(state, k):
+            k_sample, k_update = jax.random.split(k)
+            return agent.update(state, replay.sample(buffer, k_sample, (cfg.utd, cfg.batch_size)), k_update, hparams)
+
+        state, metrics = jax.lax.scan(one_update, agent_state, jax.random.split(key, num_updates))
+        return state, jax.tree.map(jnp.mean, metrics)
+
+    return learn
+
+
+def make_online_phase(
+    agent,
+    env: Env,
+    env_params: Any,
+    *,
+    num_envs: int,
+    buffer_size: int,
+    iters_per_chunk: int,
+    num_eval_episodes: int,
+    warmup_iters: int,
+    warmup_policy: str = "random",
+    learn: Learn | None = None,
+    mc_gamma: float | None = None,
+):
+    """The online loop from a given agent state: returns `(start, run_chunk)`.
+
+    `start(agent_state, key, hparams)` resets `num_envs` envs and runs `warmup_iters` steps
+    that fill the buffer without any update, acting uniformly at random
+    (`warmup_policy="random"`) or with the agent's own stochastic policy (`"agent"`, WSRL's
+    frozen-policy warm-up). Every iteration of `run_chunk` then steps the envs once and calls
+    `learn` (default: `num_envs` updates on replay samples). With `mc_gamma`, the buffer also
+    stores each transition's discounted Monte-Carlo return-to-go, written back when its
+    episode ends (-inf, "unknown", until then), as Cal-QL's bound needs.
     """
+    if warmup_policy not in ("random", "agent"):
+        raise ValueError(f"warmup_policy must be 'random' or 'agent', got {warmup_policy!r}")
     spec = env.spec
     train_env = wrap_for_training(env)
-    num_envs = config.num_envs
-    agent_cfg = agent.config
-    warmup_iters = -(-config.learning_starts // num_envs)
-    iters_per_chunk = max(1, config.eval_every // num_envs)
-    steps_per_chunk = iters_per_chunk * num_envs
-    num_chunks = (config.total_steps - warmup_iters * num_envs) // steps_per_chunk
-    if num_chunks < 1:
+    learn = learn or replay_learn(agent, num_envs)
+    if mc_gamma is not None and buffer_size < spec.max_episode_steps * num_envs:
         raise ValueError(
-            f"total_steps={config.total_steps} leaves no training after learning_starts="
-            f"{config.learning_starts}; need at least one chunk of eval_every={config.eval_every} steps"
+            f"buffer_size={buffer_size} cannot hold one episode of every env ({spec.max_episode_steps} steps x "
+            f"{num_envs} envs), which Monte-Carlo returns need"
         )
 
     def env_step(runner: OffPolicyRunner, action, key):
@@ -56,9 +97,17 @@ def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainPro
             next_obs=res.info["final_obs"],
             terminated=res.terminated,
             truncated=res.truncated,
+            mc_return=None if mc_gamma is None else jnp.full((num_envs,), -jnp.inf),
         )
+        position = runner.buffer.position
         buffer = replay.add_batch(runner.buffer, transition)
-        runner = runner.replace(buffer=buffer, env_state=res.state, obs=res.obs)
+        episodes = runner.episodes
+        if mc_gamma is not None:
+            done = jnp.logical_or(res.terminated, res.truncated)
+            buffer, episodes = replay.track_mc_returns(
+                buffer, episodes, position, done, mc_gamma, spec.max_episode_steps
+            )
+        runner = runner.replace(buffer=buffer, env_state=res.state, obs=res.obs, episodes=episodes)
         return runner, res.info
 
     def random_action(key):
@@ -66,54 +115,84 @@ def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainPro
             return jax.random.randint(key, (num_envs,), 0, spec.action_dim)
         return jax.random.uniform(key, (num_envs, spec.action_dim), minval=-1.0, maxval=1.0)
 
-    def init(key, hparams) -> OffPolicyRunner:
-        key, key_agent, key_reset, key_warmup = jax.random.split(key, 4)
+    def start(agent_state, key, hparams) -> OffPolicyRunner:
+        key, key_reset, key_warmup, key_example = jax.random.split(key, 4)
         obs, env_state = jax.vmap(train_env.reset, in_axes=(0, None))(jax.random.split(key_reset, num_envs), env_params)
         example = Transition(
             obs=obs[0],
-            action=random_action(key)[0],
+            action=random_action(key_example)[0],
             reward=jnp.zeros(()),
             next_obs=obs[0],
             terminated=jnp.zeros((), bool),
             truncated=jnp.zeros((), bool),
+            mc_return=None if mc_gamma is None else jnp.zeros(()),
         )
         runner = OffPolicyRunner(
-            agent=agent.init(key_agent),
-            buffer=replay.init_buffer(config.buffer_size, example),
+            agent=agent_state,
+            buffer=replay.init_buffer(buffer_size, example),
             env_state=env_state,
             obs=obs,
             key=key,
+            episodes=None if mc_gamma is None else replay.init_episode_tracker(num_envs),
         )
 
         def warmup(runner, key_t):
             key_action, key_env = jax.random.split(key_t)
-            return env_step(runner, random_action(key_action), key_env)[0], None
+            if warmup_policy == "random":
+                action = random_action(key_action)
+            else:
+                action = agent.act(runner.agent, runner.obs, key_action, False, hparams)
+            return env_step(runner, action, key_env)[0], None
 
         runner, _ = jax.lax.scan(warmup, runner, jax.random.split(key_warmup, warmup_iters))
         return runner
 
     def iteration(runner: OffPolicyRunner, hparams):
-        key, key_act, key_env, key_sample, key_update = jax.random.split(runner.key, 5)
+        key, key_act, key_env, key_learn = jax.random.split(runner.key, 4)
         action = agent.act(runner.agent, runner.obs, key_act, False, hparams)
         runner, info = env_step(runner.replace(key=key), action, key_env)
-
-        def one_update(agent_state, keys):
-            k_sample, k_update = keys
-            batch = replay.sample(runner.buffer, k_sample, (agent_cfg.utd, agent_cfg.batch_size))
-            return agent.update(agent_state, batch, k_update, hparams)
-
-        agent_state, update_metrics = jax.lax.scan(
-            one_update,
-            runner.agent,
-            (jax.random.split(key_sample, num_envs), jax.random.split(key_update, num_envs)),
-        )
+        agent_state, update_metrics = learn(runner.agent, runner.buffer, key_learn, hparams)
         episode = (
             info["episode_done"].sum(),
             jnp.where(info["episode_done"], info["episode_return"], 0.0).sum(),
         )
-        return runner.replace(agent=agent_state), (jax.tree.map(jnp.mean, update_metrics), episode)
+        return runner.replace(agent=agent_state), (update_metrics, episode)
 
-    run_chunk = make_run_chunk(iteration, iters_per_chunk, agent, env, env_params, config.num_eval_episodes)
+    run_chunk = make_run_chunk(iteration, iters_per_chunk, agent, env, env_params, num_eval_episodes)
+    return start, run_chunk
+
+
+def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainProgram:
+    """Build the program for an off-policy `agent` on `env` with `env_params`.
+
+    The first `config.learning_starts` steps take uniform random actions and make no update
+    (done in `init`); afterwards every iteration steps `num_envs` envs once and makes
+    `num_envs` agent updates (each of `utd` critic minibatches).
+    """
+    num_envs = config.num_envs
+    warmup_iters = -(-config.learning_starts // num_envs)
+    iters_per_chunk = max(1, config.eval_every // num_envs)
+    steps_per_chunk = iters_per_chunk * num_envs
+    num_chunks = (config.total_steps - warmup_iters * num_envs) // steps_per_chunk
+    if num_chunks < 1:
+        raise ValueError(
+            f"total_steps={config.total_steps} leaves no training after learning_starts="
+            f"{config.learning_starts}; need at least one chunk of eval_every={config.eval_every} steps"
+        )
+    start, run_chunk = make_online_phase(
+        agent,
+        env,
+        env_params,
+        num_envs=num_envs,
+        buffer_size=config.buffer_size,
+        iters_per_chunk=iters_per_chunk,
+        num_eval_episodes=config.num_eval_episodes,
+        warmup_iters=warmup_iters,
+    )
+
+    def init(key, hparams) -> OffPolicyRunner:
+        key, key_agent = jax.random.split(key)
+        return start(agent.init(key_agent), key, hparams)
 
     return TrainProgram(
         init=init,

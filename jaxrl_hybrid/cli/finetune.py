@@ -1,0 +1,369 @@
+"""`jaxrl-hybrid finetune`: offline pretraining then online fine-tuning, every seed in one program.
+
+    jaxrl-hybrid finetune --algo wsrl --dataset pendulum-medium.hdf5 --pretrain-updates 10000 \
+        --online-steps 20000 --num-seeds 16 --out runs/wsrl
+    jaxrl-hybrid finetune --algo calql --dataset pendulum-medium.hdf5 \
+        --init-from runs/wsrl/checkpoints/pretrained --online-steps 20000 --num-seeds 16 --out runs/calql
+
+A run folder holds config.json, metrics.jsonl (pretraining evaluations with "phase":
+"pretrain", then "phase": "online" from step 0), summary.json (per seed: start score, final
+score, initial dip, AUC, with IQM and CIs), report.md + learning_curves.png, and
+checkpoints/pretrained (the agents after pretraining; `--init-from` resumes from it) and
+checkpoints/final.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Annotated, Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import tyro
+
+from jaxrl_hybrid.training.finetune import METHODS, FinetuneConfig
+
+Method = Literal["wsrl", "calql", "cql", "iql", "moorl", "sac"]
+assert set(METHODS) == set(Method.__args__)
+
+
+@dataclasses.dataclass
+class Finetune:
+    """Offline-to-online: pretrain on --dataset, then fine-tune online in the dataset's env.
+
+    wsrl: Cal-QL/CQL pretraining, SAC online without the offline data after a frozen-policy
+    warm-up. calql, cql, iql: the same algorithm online with 50/50 offline/online batches.
+    moorl: a Reptile meta-policy over the offline and online buffers. sac: SAC from scratch.
+    """
+
+    algo: Method = "wsrl"
+    dataset: str | None = None
+    """offline dataset (HDF5 file, Minari folder or id); its metadata names the env"""
+    pretrain_updates: int | None = None
+    """offline updates; default 10000 (0 for sac and moorl, which start from scratch)"""
+    online_steps: int = 20_000
+    """online env steps per seed, warm-up included"""
+    num_seeds: int = 8
+    seed: int = 0
+    out: str | None = None
+    """run folder; default runs/finetune_<algo>_s<seed>"""
+    overwrite: bool = False
+    init_from: str | None = None
+    """skip pretraining: start from the agents saved in this checkpoints folder (e.g. runs/x/checkpoints/pretrained)"""
+    pretrain_algo: Literal["calql", "cql"] | None = None
+    """wsrl and moorl: the offline algorithm pretrained (default calql for wsrl)"""
+    eval_every: int | None = None
+    """online env steps between evaluations; default a tenth of --online-steps"""
+    pretrain_eval_every: int | None = None
+    """offline updates between evaluations; default one evaluation at the end"""
+    num_eval_episodes: int = 10
+    warmup_steps: int | None = None
+    """online steps before the first update; default wsrl 5000 (frozen policy), sac 1000 (random), else 0"""
+    offline_fraction: float = 0.5
+    """calql / cql / iql: share of offline rows in every online minibatch"""
+    hidden_dims: tuple[int, ...] | None = None
+    """network widths; default 256 256"""
+    num_critics: int | None = None
+    """critic ensemble size; default wsrl 10 (min over a random 2), else 2"""
+    layer_norm: bool | None = None
+    """LayerNorm in the critic; default on for wsrl"""
+    batch_size: int | None = None
+    """pretraining minibatch; default 256"""
+    online_batch_size: int | None = None
+    """default wsrl 1024, else --batch-size"""
+    utd: int | None = None
+    """online critic updates per env step; default wsrl 4, else 1"""
+    num_actions: int | None = None
+    """CQL / Cal-QL sampled actions per set; default 10"""
+    critic_loss: Literal["mse", "huber", "hl_gauss", "two_hot"] = "mse"
+    num_bins: int = 101
+    v_min: float | None = None
+    v_max: float | None = None
+    buffer_size: int = 100_000
+    moorl_inner_steps: int = 2
+    moorl_meta_lr: float = 0.5
+    hparam: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
+    """traced hyperparameter NAME=VALUE (repeatable), e.g. actor_lr=1e-4"""
+
+
+# WSRL's paper settings (ALGORITHMS.md): 10 critics, min over 2, LayerNorm; online UTD 4, batch 1024.
+WSRL_DEFAULTS = {"num_critics": 10, "layer_norm": True, "online_batch_size": 1024, "utd": 4}
+
+
+def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
+    """FinetuneConfig from CLI arguments, with each method's defaults filled in."""
+    from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, SACConfig
+    from jaxrl_hybrid.cli.main import _critic_loss
+
+    method = args.algo
+    if args.pretrain_algo is not None and method not in ("wsrl", "moorl"):
+        raise ValueError(f"--pretrain-algo is for wsrl and moorl; --algo {method} pretrains {method}")
+    if args.num_actions is not None and method not in ("wsrl", "calql", "cql", "moorl"):
+        raise ValueError(f"--num-actions is a CQL / Cal-QL setting; --algo {method} samples no actions")
+    pretrain_updates = args.pretrain_updates
+    if pretrain_updates is None:
+        pretrain_updates = 0 if method in ("sac", "moorl") and args.pretrain_algo is None else 10_000
+    pretrained = {"wsrl": args.pretrain_algo or "calql", "moorl": args.pretrain_algo}.get(method, method)
+    if pretrain_updates and pretrained in (None, "sac"):
+        raise ValueError(f"--algo {method} starts from scratch: pass --pretrain-updates 0 (or --pretrain-algo)")
+    cfg_cls = {"calql": CalQLConfig, "cql": CQLConfig, "iql": IQLConfig}.get(pretrained, SACConfig)
+    defaults = WSRL_DEFAULTS if method == "wsrl" else {}
+
+    def pick(name, fallback):
+        value = getattr(args, name)
+        return value if value is not None else defaults.get(name, fallback)
+
+    fields = {f.name for f in dataclasses.fields(cfg_cls)}
+    num_critics = pick("num_critics", 2)
+    env = dataset.metadata.get("env") or ""
+    given = {
+        "hidden_dims": pick("hidden_dims", (256, 256)),
+        "batch_size": pick("batch_size", 256),
+        "num_critics": num_critics,
+        "num_min_critics": min(2, num_critics),
+        "critic_layer_norm": bool(pick("layer_norm", False)),
+        "num_actions": args.num_actions,
+        "critic_loss": _critic_loss(args, env),
+    }
+    agent = cfg_cls(**{k: v for k, v in given.items() if k in fields and v is not None})
+    return FinetuneConfig(
+        method=method,
+        agent=agent,
+        pretrain_updates=pretrain_updates,
+        pretrain_eval_every=args.pretrain_eval_every,
+        online_steps=args.online_steps,
+        eval_every=args.eval_every or max(1, args.online_steps // 10),
+        warmup_steps=args.warmup_steps,
+        online_batch_size=pick("online_batch_size", None),
+        online_utd=pick("utd", None),
+        offline_fraction=args.offline_fraction,
+        buffer_size=args.buffer_size,
+        num_eval_episodes=args.num_eval_episodes,
+        moorl_inner_steps=args.moorl_inner_steps,
+        moorl_meta_lr=args.moorl_meta_lr,
+        dataset=args.dataset,
+    )
+
+
+def _stats(values: np.ndarray, seed: int) -> dict[str, Any]:
+    from jaxrl_hybrid.report import summarize
+
+    return {"per_seed": values.tolist(), **summarize(values, seed=seed)}
+
+
+def run_finetune(
+    config: FinetuneConfig,
+    *,
+    dataset,
+    num_seeds: int,
+    seed: int,
+    out: str,
+    overwrite: bool = False,
+    init_from: str | None = None,
+    hparams_overrides: dict[str, float] | None = None,
+    extra_config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Pretrain (or restore from `init_from`) and fine-tune `num_seeds` seeds; write the run folder.
+
+    Pretraining and fine-tuning are jitted and vmapped over seeds, one chunk at a time, with
+    a progress line per chunk. The agents after pretraining are saved (checkpoints/pretrained)
+    before the online phase begins; restoring them gives the same online phase bit for bit.
+    """
+    from jaxrl_hybrid.checkpoint import read_metadata, restore_like, save_agent_states
+    from jaxrl_hybrid.cli.experiment import seed_keys
+    from jaxrl_hybrid.data import fingerprint as data_fingerprint
+    from jaxrl_hybrid.data.stats import normalized_score
+    from jaxrl_hybrid.logging import Progress, RunDir
+    from jaxrl_hybrid.report.curves import finetune_summary
+    from jaxrl_hybrid.report.finetune import write_finetune_report
+    from jaxrl_hybrid.training.finetune import PRETRAIN_KEY, make_finetune_program, pretrain_algo
+
+    if num_seeds < 1:
+        raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
+    program = make_finetune_program(config, dataset)
+    algo = pretrain_algo(config)
+    fingerprint = data_fingerprint(dataset)
+    if init_from is not None:
+        meta = read_metadata(init_from)
+        problems = []
+        if meta.get("algo") != algo:
+            problems.append(f"it holds {meta.get('algo')!r} agents, this run fine-tunes {algo!r} pretraining")
+        if meta.get("num_runs", meta.get("num_seeds")) != num_seeds:
+            problems.append(f"it holds {meta.get('num_runs', meta.get('num_seeds'))} runs, --num-seeds is {num_seeds}")
+        if meta.get("seed") != seed:
+            problems.append(f"its seed is {meta.get('seed')}, --seed is {seed}")
+        if meta.get("dataset_fingerprint") != fingerprint:
+            problems.append("it was pretrained on a different dataset (fingerprints differ)")
+        if problems:
+            raise ValueError(f"--init-from {init_from}: " + "; ".join(problems))
+    run_dir = RunDir(out, overwrite=overwrite)
+    overrides = hparams_overrides or {}
+    names = [f.name for f in dataclasses.fields(program.default_hparams)]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise ValueError(f"hparams {unknown}: not hyperparameters of {config.method}; known: {names}")
+    hparams_one = program.default_hparams.replace(**{k: jnp.float32(v) for k, v in overrides.items()})
+    hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_seeds, *jnp.shape(x))), hparams_one)
+    keys = seed_keys(seed, num_seeds)
+    env_name = dataset.metadata.get("env")
+    refs = program.reference_returns
+
+    def scores(returns: np.ndarray) -> np.ndarray:
+        return returns if refs is None else normalized_score(returns, *refs)
+
+    run_dir.write_json(
+        "config.json",
+        {
+            "finetune": config.to_dict(),
+            "pretrain_algo": algo,
+            "init_from": init_from,
+            "dataset_fingerprint": fingerprint,
+            "env": env_name,
+            "num_seeds": num_seeds,
+            "seed": seed,
+            "seed_derivation": "key_i = fold_in(PRNGKey(seed), i); phase keys fold_in(key_i, phase)",
+            "hparams": jax.tree.map(float, dataclasses.asdict(hparams_one)),
+            "jax_version": jax.__version__,
+            "backend": jax.default_backend(),
+            **(extra_config or {}),
+        },
+    )
+    t0 = time.perf_counter()
+    checkpoint_meta = {
+        "algo": algo,
+        "method": config.method,
+        "dataset_fingerprint": fingerprint,
+        "num_seeds": num_seeds,
+        "num_runs": num_seeds,
+        "seed": seed,
+        "agent": config.to_dict()["agent"],
+        "jax_version": jax.__version__,
+    }
+
+    # Phase 1: the starting agents (pretrained here, restored, or fresh).
+    if init_from is not None:
+        target = jax.eval_shape(jax.vmap(program.fresh_agent), keys)
+        agents = restore_like(init_from, target)
+        print(f"restored {num_seeds} pretrained {algo} agents from {init_from}", flush=True)
+    elif program.pretrain is not None:
+        pre = program.pretrain
+        progress = Progress(pre.total_env_steps, num_seeds)
+        pre_keys = jax.vmap(lambda k: program.phase_key(k, PRETRAIN_KEY))(keys)
+        runner = jax.jit(jax.vmap(pre.init))(pre_keys, hparams)
+        chunk_fn = jax.jit(jax.vmap(pre.run_chunk)).lower(runner, hparams).compile()
+        progress.begin(0, f"pretraining {algo}: {num_seeds} seeds x {pre.total_env_steps} updates (compiled)")
+        for chunk in range(pre.num_chunks):
+            runner, metrics = chunk_fn(runner, hparams)
+            metrics = jax.device_get(metrics)
+            returns = np.asarray(metrics["eval_returns"]).mean(-1)
+            update = pre.env_steps_after(chunk)
+            line = {"phase": "pretrain", "chunk": chunk, "step": update, "eval_return": returns.tolist()}
+            if refs is not None:
+                line["normalized_score"] = scores(returns).tolist()
+            line.update({k: np.asarray(v, np.float64).tolist() for k, v in metrics.items() if k != "eval_returns"})
+            run_dir.append_jsonl("metrics.jsonl", line)
+            progress.update(update, float(returns.mean()), f"score {float(np.mean(scores(returns))):.1f}")
+        agents = runner.agent
+        save_agent_states(
+            run_dir.staging / "checkpoints" / "pretrained",
+            jax.device_get(agents),
+            {**checkpoint_meta, "steps": pre.total_env_steps, "phase": "pretrained"},
+        )
+    else:
+        agents = jax.jit(jax.vmap(program.fresh_agent))(keys)
+
+    # Phase 2: online fine-tuning.
+    online = program.online
+    runner, start_eval = jax.jit(jax.vmap(program.begin_online))(agents, keys, hparams)
+    start_returns = np.asarray(jax.device_get(start_eval)).mean(-1)
+    line = {"phase": "online", "chunk": -1, "step": 0, "eval_return": start_returns.tolist()}
+    if refs is not None:
+        line["normalized_score"] = scores(start_returns).tolist()
+    run_dir.append_jsonl("metrics.jsonl", line)
+    chunk_fn = jax.jit(jax.vmap(online.run_chunk)).lower(runner, hparams).compile()
+    progress = Progress(online.total_env_steps, num_seeds)
+    progress.begin(
+        online.warmup_steps,
+        f"fine-tuning ({config.method}) in {env_name}: {num_seeds} seeds x {online.total_env_steps} env steps, "
+        f"start score {float(np.mean(scores(start_returns))):.1f} (compiled in {time.perf_counter() - t0:.0f}s)",
+    )
+    steps, finals, curve = [], None, []
+    for chunk in range(online.num_chunks):
+        runner, metrics = chunk_fn(runner, hparams)
+        metrics = jax.device_get(metrics)
+        returns = np.asarray(metrics["eval_returns"]).mean(-1)
+        step = online.env_steps_after(chunk)
+        line = {"phase": "online", "chunk": chunk, "step": step, "eval_return": returns.tolist()}
+        if refs is not None:
+            line["normalized_score"] = scores(returns).tolist()
+        line.update({k: np.asarray(v, np.float64).tolist() for k, v in metrics.items() if k != "eval_returns"})
+        run_dir.append_jsonl("metrics.jsonl", line)
+        progress.update(step, float(returns.mean()), f"score {float(np.mean(scores(returns))):.1f}")
+        if not np.all(np.isfinite(returns)):
+            raise FloatingPointError(f"non-finite evaluation return at online step {step}: {returns}")
+        steps.append(step)
+        curve.append(scores(returns))
+        finals = returns
+
+    per_seed = finetune_summary(np.array(steps), np.stack(curve, axis=-1), scores(start_returns))
+    summary = {
+        "method": config.method,
+        "pretrain_algo": algo,
+        "env": env_name,
+        "num_seeds": num_seeds,
+        "score": "normalized_score" if refs is not None else "eval_return",
+        "pretrain_updates": 0 if (program.pretrain is None or init_from) else program.pretrain.total_env_steps,
+        "init_from": init_from,
+        "online_steps": online.total_env_steps,
+        "warmup_steps": online.warmup_steps,
+        "num_eval_episodes": config.num_eval_episodes,
+        "start_score": _stats(scores(start_returns), seed),
+        **{name: _stats(values, seed) for name, values in per_seed.items()},
+        "final_return": _stats(finals, seed),
+        "wall_time_s": time.perf_counter() - t0,
+    }
+    run_dir.write_json("summary.json", summary)
+    save_agent_states(
+        run_dir.staging / "checkpoints" / "final",
+        jax.device_get(runner.agent),
+        {**checkpoint_meta, "algo": f"{config.method}-finetuned", "steps": online.total_env_steps, "phase": "final"},
+    )
+    write_finetune_report({config.method: run_dir.staging}, run_dir.staging, f"{config.method} in {env_name}")
+    path = run_dir.commit()
+    summary["out"] = str(path)
+    return summary
+
+
+def finetune(args: Finetune) -> dict:
+    from jaxrl_hybrid.cli.main import _pairs
+    from jaxrl_hybrid.data import load
+
+    if args.dataset is None:
+        raise ValueError("finetune needs --dataset FILE (its metadata names the env to fine-tune in)")
+    dataset = load(args.dataset)
+    config = build_finetune_config(args, dataset)
+    overrides = dict(_pairs(args.hparam, "hparam"))
+    summary = run_finetune(
+        config,
+        dataset=dataset,
+        num_seeds=args.num_seeds,
+        seed=args.seed,
+        out=args.out or f"runs/finetune_{args.algo}_s{args.seed}",
+        overwrite=args.overwrite,
+        init_from=args.init_from,
+        hparams_overrides=overrides,
+        extra_config={"cli": dataclasses.asdict(args)},
+    )
+    print(format_summary(summary))
+    print(f"summary: {summary['out']}/summary.json  report: {summary['out']}/report.md")
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    parts = [f"{summary['method']} over {summary['num_seeds']} seeds ({summary['score']}, IQM [95% CI]):"]
+    for key in ("start_score", "final_score", "initial_dip", "auc"):
+        s = summary[key]
+        parts.append(f"{key} {s['iqm']:.1f} [{s['ci95'][0]:.1f}, {s['ci95'][1]:.1f}]")
+    return "  ".join(parts)

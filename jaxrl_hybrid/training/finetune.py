@@ -1,0 +1,361 @@
+"""Offline-to-online: offline pretraining, then online fine-tuning, in one pure program per seed.
+
+    program = make_finetune_program(FinetuneConfig(method="wsrl", pretrain_updates=10_000), dataset)
+    out = jax.jit(jax.vmap(program.train))(keys, hparams)      # every seed at once
+
+Methods (`FinetuneConfig.method`):
+
+- `wsrl` (Zhou et al., 2024): pretrain Cal-QL or CQL, load the weights into SAC, drop the
+  offline data, collect `warmup_steps` steps with the frozen pretrained policy, then update
+  online only (the WSRL paper: UTD 4, batch 1024, actor lr 1e-4, critic lr 3e-4).
+- `calql`, `cql`, `iql`: the pretrained agent keeps its own update (penalty included) online,
+  on batches with an exact `offline_fraction` of offline rows (50/50, RLPD-style symmetric
+  sampling). Cal-QL's online transitions get Monte-Carlo returns when their episode ends.
+- `moorl` (Chaudhary et al., 2025): a SAC meta-policy; every step picks the offline or the
+  online buffer at random, adapts a copy of the actor and critic with `moorl_inner_steps`
+  SAC updates on it, and moves the meta-parameters towards the result by `moorl_meta_lr`
+  (Reptile). No extra networks. Starts from scratch, or from pretrained Cal-QL/CQL weights.
+- `sac`: SAC from scratch on the same env, with `warmup_steps` uniform random steps.
+
+The pretraining phase is `training.offline`'s program; the online phase is
+`training.offpolicy.make_online_phase`, started from the pretrained agent state. Their keys
+are named and independent (`fold_in(key, PHASE)`), so an online phase started from a saved
+pretraining checkpoint is identical to the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl_hybrid.data import Dataset
+from jaxrl_hybrid.data import sample as sample_dataset
+from jaxrl_hybrid.training import replay
+from jaxrl_hybrid.training.evaluation import evaluate
+from jaxrl_hybrid.training.offline import dataset_env, dataset_reference_returns, make_offline_program
+from jaxrl_hybrid.training.offpolicy import Learn, make_online_phase, replay_learn
+from jaxrl_hybrid.training.program import TrainProgram
+
+METHODS = ("wsrl", "calql", "cql", "iql", "moorl", "sac")
+KEEPS_DATA = ("calql", "cql", "iql")
+# fold_in indices of a seed's key: one independent stream per phase.
+PRETRAIN_KEY, ONLINE_KEY, FRESH_AGENT_KEY, START_EVAL_KEY = 0, 1, 2, 3
+
+
+def _default_agent_config(method: str):
+    from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, SACConfig
+
+    return {"wsrl": CalQLConfig, "calql": CalQLConfig, "cql": CQLConfig, "iql": IQLConfig}.get(method, SACConfig)()
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneConfig:
+    """Static description of an offline-to-online run (seeds and traced hparams are separate).
+
+    `agent` is the static config of the agent that is pretrained (CalQLConfig, CQLConfig,
+    IQLConfig) or, for `sac` and MOORL from scratch, a SACConfig; None takes the method's
+    default. `pretrain_updates` offline updates are evaluated every `pretrain_eval_every`
+    (default: once, at the end). Online, `online_steps` env steps per seed include the
+    `warmup_steps` without updates (default: WSRL 5000 frozen-policy steps, SAC 1000 random
+    steps, else 0), with an evaluation every `eval_every` steps after the warm-up. Online
+    minibatches are `online_batch_size` x `online_utd` (default: the agent's own).
+    """
+
+    method: str = "wsrl"
+    agent: Any = None
+    pretrain_updates: int = 10_000
+    pretrain_eval_every: int | None = None
+    online_steps: int = 20_000
+    eval_every: int = 1_000
+    warmup_steps: int | None = None
+    online_batch_size: int | None = None
+    online_utd: int | None = None
+    offline_fraction: float = 0.5
+    num_envs: int = 1
+    buffer_size: int = 100_000
+    num_eval_episodes: int = 10
+    moorl_inner_steps: int = 2
+    moorl_meta_lr: float = 0.5
+    moorl_offline_prob: float = 0.5
+    dataset: str | None = None
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"FinetuneConfig.method must be one of {METHODS}, got {self.method!r}")
+        for name in ("online_steps", "eval_every", "num_envs", "buffer_size", "num_eval_episodes", "moorl_inner_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"FinetuneConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.pretrain_updates < 0:
+            raise ValueError(f"FinetuneConfig.pretrain_updates must be >= 0, got {self.pretrain_updates}")
+        if self.warmup_steps is not None and self.warmup_steps < 0:
+            raise ValueError(f"FinetuneConfig.warmup_steps must be >= 0, got {self.warmup_steps}")
+        if not 0.0 <= self.offline_fraction <= 1.0:
+            raise ValueError(f"FinetuneConfig.offline_fraction must be in [0, 1], got {self.offline_fraction}")
+        if not 0.0 < self.moorl_meta_lr <= 1.0 or not 0.0 <= self.moorl_offline_prob <= 1.0:
+            raise ValueError(
+                f"FinetuneConfig: moorl_meta_lr must be in (0, 1] and moorl_offline_prob in [0, 1], got "
+                f"{self.moorl_meta_lr}, {self.moorl_offline_prob}"
+            )
+        if self.method == "sac" and self.pretrain_updates:
+            raise ValueError("FinetuneConfig: method 'sac' trains from scratch; set pretrain_updates=0")
+
+    @property
+    def agent_config(self):
+        return self.agent if self.agent is not None else _default_agent_config(self.method)
+
+    @property
+    def resolved_warmup_steps(self) -> int:
+        if self.warmup_steps is not None:
+            return self.warmup_steps
+        return {"wsrl": 5_000, "sac": 1_000}.get(self.method, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        agent = self.agent_config
+        out["agent"] = {"type": type(agent).__name__, **dataclasses.asdict(agent)}
+        return out
+
+
+def pretrain_algo(config: FinetuneConfig) -> str | None:
+    """The offline algorithm pretrained for `config` (None: no pretraining)."""
+    from jaxrl_hybrid.agents import OFFLINE_AGENTS
+
+    if config.pretrain_updates == 0:
+        return None
+    cfg_type = type(config.agent_config)
+    algo = next((name for name, cls in OFFLINE_AGENTS.items() if cls.Config is cfg_type), None)
+    allowed = {"wsrl": ("calql", "cql"), "moorl": ("calql", "cql"), "calql": ("calql",), "cql": ("cql",)}
+    allowed.update(iql=("iql",))
+    if algo not in allowed.get(config.method, ()):
+        raise ValueError(
+            f"method {config.method!r} pretrains {' or '.join(allowed.get(config.method, ('nothing',)))}; "
+            f"FinetuneConfig.agent is a {cfg_type.__name__}"
+        )
+    return algo
+
+
+def _online_agent(config: FinetuneConfig, spec):
+    """The agent that acts and learns online: SAC for wsrl/moorl/sac (the pretrained
+    CQL/Cal-QL state has SAC's structure), else the pretrained algorithm itself."""
+    from jaxrl_hybrid.agents import AGENTS, SAC, SACConfig
+
+    cfg = config.agent_config
+    if config.online_batch_size is not None or config.online_utd is not None:
+        cfg = dataclasses.replace(
+            cfg, batch_size=config.online_batch_size or cfg.batch_size, utd=config.online_utd or cfg.utd
+        )
+    if config.method in ("wsrl", "moorl", "sac"):
+        shared = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(SACConfig) if hasattr(cfg, f.name)}
+        return SAC(SACConfig(**shared), spec)
+    if getattr(cfg, "normalize_observations", False):
+        raise NotImplementedError(
+            f"fine-tuning {config.method} with normalize_observations=True: online transitions would need the "
+            "offline normaliser; set normalize_observations=False"
+        )
+    return AGENTS[config.method](cfg, spec)
+
+
+def mixed_learn(agent, dataset: Dataset, num_updates: int, offline_fraction: float) -> Learn:
+    """Updates on batches with an exact `offline_fraction` of offline rows (replay.sample_mixed)."""
+    cfg = agent.config
+
+    def learn(agent_state, buffer, key, hparams):
+        def one_update(state, k):
+            k_sample, k_update = jax.random.split(k)
+            batch = replay.sample_mixed(dataset, buffer, k_sample, (cfg.utd, cfg.batch_size), offline_fraction)
+            return agent.update(state, batch, k_update, hparams)
+
+        state, metrics = jax.lax.scan(one_update, agent_state, jax.random.split(key, num_updates))
+        return state, jax.tree.map(jnp.mean, metrics)
+
+    return learn
+
+
+def reptile_step(meta, adapted, meta_lr: float):
+    """Reptile: actor and critic parameters (and critic targets) move from `meta` towards
+    `adapted` by `meta_lr`; optimiser moments, temperature and counters come from `adapted`."""
+
+    def towards(m, a):
+        return jax.tree.map(lambda x, y: x + meta_lr * (y - x), m, a)
+
+    actor = adapted.actor.replace(params=towards(meta.actor.params, adapted.actor.params))
+    critic = adapted.critic.replace(
+        params=towards(meta.critic.params, adapted.critic.params),
+        target_params=towards(meta.critic.target_params, adapted.critic.target_params),
+    )
+    return adapted.replace(actor=actor, critic=critic)
+
+
+def moorl_learn(agent, dataset: Dataset, num_updates: int, inner_steps: int, meta_lr: float, offline_prob: float):
+    """MOORL's meta-update per env step: pick the offline or online buffer (probability
+    `offline_prob` for offline), `inner_steps` SAC updates from the meta-state on it, then
+    a Reptile step of size `meta_lr`. Returns `learn` and reports `moorl_offline` (the share
+    of meta-steps that adapted on offline data)."""
+    cfg = agent.config
+    shape = (inner_steps, cfg.utd, cfg.batch_size)
+
+    def learn(agent_state, buffer, key, hparams):
+        def meta_step(meta, k):
+            k_task, k_off, k_on, k_inner = jax.random.split(k, 4)
+            use_offline = jax.random.bernoulli(k_task, offline_prob)
+            offline = sample_dataset(dataset, k_off, shape).replace(next_action=None, mc_return=None)
+            online = replay.sample(buffer, k_on, shape)
+            batches = jax.tree.map(lambda a, b: jnp.where(use_offline, a.astype(b.dtype), b), offline, online)
+            inner_keys = jax.random.split(k_inner, inner_steps)
+            adapted, metrics = jax.lax.scan(
+                lambda s, xs: agent.update(s, xs[0], xs[1], hparams), meta, (batches, inner_keys)
+            )
+            metrics = {name: v[-1] for name, v in metrics.items()}
+            metrics["moorl_offline"] = use_offline.astype(jnp.float32)
+            return reptile_step(meta, adapted, meta_lr), metrics
+
+        state, metrics = jax.lax.scan(meta_step, agent_state, jax.random.split(key, num_updates))
+        return state, jax.tree.map(jnp.mean, metrics)
+
+    return learn
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneProgram:
+    """The phases of an offline-to-online run as pure functions.
+
+    `pretrain` is the offline program (None without pretraining); `begin_online(agent_state,
+    key, hparams)` evaluates the starting policy (`start_eval_returns`) and runs the warm-up;
+    `online` runs the online chunks. `train(key, hparams)` chains them for one seed;
+    the CLI runs the same pieces chunk by chunk, checkpointing in between.
+    """
+
+    pretrain: TrainProgram | None
+    online: TrainProgram
+    fresh_agent: Callable[[jax.Array], Any]
+    begin_online: Callable[[Any, jax.Array, Any], tuple[Any, jax.Array]]
+    default_hparams: Any
+    reference_returns: tuple[float, float] | None
+    method: str
+
+    @staticmethod
+    def phase_key(key: jax.Array, phase: int) -> jax.Array:
+        return jax.random.fold_in(key, phase)
+
+    def pretrained_agent(self, key: jax.Array, hparams: Any) -> tuple[Any, dict[str, jax.Array] | None]:
+        """The agent state the online phase starts from, and the pretraining metrics."""
+        if self.pretrain is None:
+            return self.fresh_agent(self.phase_key(key, FRESH_AGENT_KEY)), None
+        runner = self.pretrain.init(self.phase_key(key, PRETRAIN_KEY), hparams)
+        runner, metrics = jax.lax.scan(
+            lambda r, _: self.pretrain.run_chunk(r, hparams), runner, None, length=self.pretrain.num_chunks
+        )
+        return runner.agent, metrics
+
+    def online_from(self, agent_state: Any, key: jax.Array, hparams: Any) -> dict[str, Any]:
+        runner, start_eval = self.begin_online(agent_state, key, hparams)
+        runner, metrics = jax.lax.scan(
+            lambda r, _: self.online.run_chunk(r, hparams), runner, None, length=self.online.num_chunks
+        )
+        return {"runner": runner, "start_eval_returns": start_eval, "metrics": metrics}
+
+    def train(self, key: jax.Array, hparams: Any = None) -> dict[str, Any]:
+        """Pretraining then fine-tuning of one seed: {"runner", "start_eval_returns",
+        "metrics" (online chunks), "pretrain_metrics" (None without pretraining)}."""
+        if hparams is None:
+            hparams = self.default_hparams
+        agent_state, pretrain_metrics = self.pretrained_agent(key, hparams)
+        out = self.online_from(agent_state, key, hparams)
+        out["pretrain_metrics"] = pretrain_metrics
+        return out
+
+
+def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneProgram:
+    """Build both phases for `config` on `dataset` (which also names the env to fine-tune in)."""
+    from jaxrl_hybrid.agents import AGENTS
+    from jaxrl_hybrid.training.config import TrainConfig
+
+    env, env_params = dataset_env(dataset, config.dataset or "the dataset")
+    algo = pretrain_algo(config)
+    online_agent = _online_agent(config, env.spec)
+    pretrain = None
+    hparams_owner = online_agent
+    if algo is not None:
+        pretrain_agent = AGENTS[algo](config.agent_config, env.spec)
+        if getattr(config.agent_config, "normalize_observations", False):
+            raise NotImplementedError(f"fine-tuning after {algo} with normalize_observations=True")
+        pretrain_config = TrainConfig(
+            algo=algo,
+            env=env.spec.name,
+            total_steps=config.pretrain_updates,
+            eval_every=config.pretrain_eval_every or config.pretrain_updates,
+            num_eval_episodes=config.num_eval_episodes,
+            agent=config.agent_config,
+        )
+        pretrain = make_offline_program(pretrain_agent, dataset, env, env_params, pretrain_config)
+        hparams_owner = pretrain_agent  # e.g. CQLHParams: SAC's fields plus the penalty's
+
+    num_envs = config.num_envs
+    warmup_iters = -(-config.resolved_warmup_steps // num_envs)
+    iters_per_chunk = max(1, config.eval_every // num_envs)
+    steps_per_chunk = iters_per_chunk * num_envs
+    num_chunks = (config.online_steps - warmup_iters * num_envs) // steps_per_chunk
+    if num_chunks < 1:
+        raise ValueError(
+            f"online_steps={config.online_steps} leaves no fine-tuning after warmup_steps="
+            f"{config.resolved_warmup_steps}; need at least one chunk of eval_every={config.eval_every} steps"
+        )
+    if config.method in KEEPS_DATA:
+        learn = mixed_learn(online_agent, dataset, num_envs, config.offline_fraction)
+    elif config.method == "moorl":
+        learn = moorl_learn(
+            online_agent,
+            dataset,
+            num_envs,
+            config.moorl_inner_steps,
+            config.moorl_meta_lr,
+            config.moorl_offline_prob,
+        )
+    else:
+        learn = replay_learn(online_agent, num_envs)
+    start, run_chunk = make_online_phase(
+        online_agent,
+        env,
+        env_params,
+        num_envs=num_envs,
+        buffer_size=config.buffer_size,
+        iters_per_chunk=iters_per_chunk,
+        num_eval_episodes=config.num_eval_episodes,
+        warmup_iters=warmup_iters,
+        warmup_policy="random" if config.method == "sac" else "agent",
+        learn=learn,
+        mc_gamma=dataset.gamma if config.method == "calql" else None,
+    )
+
+    def begin_online(agent_state, key, hparams):
+        start_eval = evaluate(
+            FinetuneProgram.phase_key(key, START_EVAL_KEY),
+            env,
+            env_params,
+            lambda obs, k: online_agent.act(agent_state, obs, k, True, hparams),
+            config.num_eval_episodes,
+        )
+        return start(agent_state, FinetuneProgram.phase_key(key, ONLINE_KEY), hparams), start_eval
+
+    online = TrainProgram(
+        init=lambda key, hparams: begin_online(online_agent.init(key), key, hparams)[0],
+        run_chunk=run_chunk,
+        num_chunks=num_chunks,
+        steps_per_chunk=steps_per_chunk,
+        warmup_steps=warmup_iters * num_envs,
+        default_hparams=hparams_owner.default_hparams(),
+        reference_returns=dataset_reference_returns(dataset),
+    )
+    return FinetuneProgram(
+        pretrain=pretrain,
+        online=online,
+        fresh_agent=online_agent.init,
+        begin_online=begin_online,
+        default_hparams=hparams_owner.default_hparams(),
+        reference_returns=dataset_reference_returns(dataset),
+        method=config.method,
+    )
