@@ -14,10 +14,9 @@ $(STAMP): pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $(STAMP)
 
+# The default experiment: offline-to-online on a dynamics-shifted Pendulum (data cached in runs/data/).
 run: install
-	$(VENV)/bin/jaxrl-hybrid train --algo sac --env gymnax:Pendulum-v1 --num-seeds 8 \
-		--total-steps 10000 --eval-every 1000 --hidden-dims 64 64 --seed 0 \
-		--out runs/default --overwrite
+	$(VENV)/bin/python experiments/offline_to_online/run.py --out runs/default --data-dir runs/data
 
 test: install
 	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q

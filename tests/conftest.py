@@ -30,3 +30,11 @@ def policies():
     from jaxrl_hybrid.training.collect import train_behaviour_policies
 
     return train_behaviour_policies(TINY, seed=0, stream=None)
+
+
+@pytest.fixture(scope="session")
+def medium(policies):
+    """10,000 transitions (50 episodes) of the medium policy of `policies`: offline data for learning tests."""
+    from jaxrl_hybrid.training.collect import collect
+
+    return collect(policies, "medium", 10_000)

@@ -70,3 +70,20 @@ TINY = CollectConfig(
 )
 CLI_FLAGS = ["--train-steps", "4000", "--snapshot-every", "250", "--hidden-dims", "32", "32", "--batch-size", "64",
              "--learning-rate", "1e-3", "--num-snapshot-episodes", "10", "--num-reference-episodes", "8"]  # fmt: skip
+
+
+def toy_pendulum_dataset(n=400, seed=0):
+    """Random Pendulum-shaped transitions whose metadata names the env and reference returns
+    (for plumbing tests: nothing learns from it)."""
+    import numpy as np
+
+    from jaxrl_hybrid.data import from_arrays
+
+    rng = np.random.default_rng(seed)
+    obs = rng.normal(size=(n, 3)).astype(np.float32)
+    timeouts = np.zeros(n, bool)
+    timeouts[199::200] = True
+    meta = {"env": "gymnax:Pendulum-v1", "reference_returns": {"random": -1200.0, "expert": -150.0}}
+    return from_arrays(
+        obs, rng.uniform(-1, 1, (n, 1)), -rng.uniform(0, 10, n), obs, np.zeros(n, bool), timeouts, metadata=meta
+    )

@@ -26,7 +26,6 @@ from jaxrl_hybrid.cli.experiment import seed_keys
 from jaxrl_hybrid.data import episode_returns, normalized_score, sample
 from jaxrl_hybrid.losses import CRITIC_LOSS_KINDS, CriticLoss
 from jaxrl_hybrid.training import TrainConfig, make_agent, make_program
-from jaxrl_hybrid.training.collect import collect
 from jaxrl_hybrid.training.evaluation import evaluate
 from jaxrl_hybrid.training.offline import dataset_env
 
@@ -43,13 +42,8 @@ SETTINGS = {
     "iql": {"hidden_dims": (64, 64)},
     "riql": {"hidden_dims": (64, 64)},
     "cql": {"hidden_dims": (32, 32), "num_actions": 4},
-    "calql": {"hidden_dims": (32, 32), "num_actions": 4},
 }
-
-
-@pytest.fixture(scope="session")
-def medium(policies):
-    return collect(policies, "medium", 10_000)
+# Cal-QL's offline learning test is the pretraining in test_finetune.py (same settings, discount 0.9).
 
 
 def _score(dataset, returns):

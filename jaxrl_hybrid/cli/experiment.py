@@ -81,6 +81,10 @@ def run_experiment(
     num_runs = num_groups * num_seeds
     # Flatten (group, seed) into one run axis; every group reuses the same seed keys.
     hparams = jax.tree.map(lambda *xs: jnp.repeat(jnp.stack(xs), num_seeds, axis=0), *group_hparams)
+    if dataset is not None:
+        from jaxrl_hybrid.training.offline import check_mc_discount
+
+        check_mc_discount(config.algo, hparams, dataset)
     keys = jnp.tile(seed_keys(seed, num_seeds), (num_groups, 1))
 
     run_dir.write_json(

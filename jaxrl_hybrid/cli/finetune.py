@@ -3,13 +3,13 @@
     jaxrl-hybrid finetune --algo wsrl --dataset pendulum-medium.hdf5 --pretrain-updates 10000 \
         --online-steps 20000 --num-seeds 16 --out runs/wsrl
     jaxrl-hybrid finetune --algo calql --dataset pendulum-medium.hdf5 \
-        --init-from runs/wsrl/checkpoints/pretrained --online-steps 20000 --num-seeds 16 --out runs/calql
+        --init-from runs/wsrl/checkpoints/pretrain_10000 --online-steps 20000 --num-seeds 16 --out runs/calql
 
 A run folder holds config.json, metrics.jsonl (pretraining evaluations with "phase":
 "pretrain", then "phase": "online" from step 0), summary.json (per seed: start score, final
 score, initial dip, AUC, with IQM and CIs), report.md + learning_curves.png, and
-checkpoints/pretrained (the agents after pretraining; `--init-from` resumes from it) and
-checkpoints/final.
+checkpoints/pretrain_<updates> (the agents after pretraining; `--init-from` resumes from it)
+and checkpoints/online_<steps>.
 """
 
 from __future__ import annotations
@@ -51,13 +51,14 @@ class Finetune:
     """run folder; default runs/finetune_<algo>_s<seed>"""
     overwrite: bool = False
     init_from: str | None = None
-    """skip pretraining: start from the agents saved in this checkpoints folder (e.g. runs/x/checkpoints/pretrained)"""
+    """skip pretraining: start from saved agents (runs/x/checkpoints/pretrain_<updates>, or an offline
+    `train` run's checkpoints/ folder)"""
     pretrain_algo: Literal["calql", "cql"] | None = None
     """wsrl and moorl: the offline algorithm pretrained (default calql for wsrl)"""
     eval_every: int | None = None
     """online env steps between evaluations; default a tenth of --online-steps"""
     pretrain_eval_every: int | None = None
-    """offline updates between evaluations; default one evaluation at the end"""
+    """offline updates between evaluations; default a fifth of --pretrain-updates"""
     num_eval_episodes: int = 10
     warmup_steps: int | None = None
     """online steps before the first update; default wsrl 5000 (frozen policy), sac 1000 (random), else 0"""
@@ -168,7 +169,7 @@ def run_finetune(
     """Pretrain (or restore from `init_from`) and fine-tune `num_seeds` seeds; write the run folder.
 
     Pretraining and fine-tuning are jitted and vmapped over seeds, one chunk at a time, with
-    a progress line per chunk. The agents after pretraining are saved (checkpoints/pretrained)
+    a progress line per chunk. The agents after pretraining are saved (checkpoints/pretrain_<updates>)
     before the online phase begins; restoring them gives the same online phase bit for bit.
     """
     from jaxrl_hybrid.checkpoint import read_metadata, restore_like, save_agent_states
@@ -179,6 +180,7 @@ def run_finetune(
     from jaxrl_hybrid.report.curves import finetune_summary
     from jaxrl_hybrid.report.finetune import write_finetune_report
     from jaxrl_hybrid.training.finetune import PRETRAIN_KEY, make_finetune_program, pretrain_algo
+    from jaxrl_hybrid.training.offline import check_mc_discount
 
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
@@ -187,24 +189,28 @@ def run_finetune(
     fingerprint = data_fingerprint(dataset)
     if init_from is not None:
         meta = read_metadata(init_from)
+        # A finetune run's checkpoints name the algo; a `train` run's hold its TrainConfig and grid.
+        saved_algo = meta.get("algo") or meta.get("train", {}).get("algo")
+        saved_runs = meta.get("num_runs") or meta.get("num_seeds", 0) * len(meta.get("grid") or [{}])
         problems = []
-        if meta.get("algo") != algo:
-            problems.append(f"it holds {meta.get('algo')!r} agents, this run fine-tunes {algo!r} pretraining")
-        if meta.get("num_runs", meta.get("num_seeds")) != num_seeds:
-            problems.append(f"it holds {meta.get('num_runs', meta.get('num_seeds'))} runs, --num-seeds is {num_seeds}")
+        if saved_algo != algo:
+            problems.append(f"it holds {saved_algo!r} agents, this run fine-tunes {algo!r} pretraining")
+        if saved_runs != num_seeds:
+            problems.append(f"it holds {saved_runs} runs, --num-seeds is {num_seeds}")
         if meta.get("seed") != seed:
             problems.append(f"its seed is {meta.get('seed')}, --seed is {seed}")
         if meta.get("dataset_fingerprint") != fingerprint:
             problems.append("it was pretrained on a different dataset (fingerprints differ)")
         if problems:
             raise ValueError(f"--init-from {init_from}: " + "; ".join(problems))
-    run_dir = RunDir(out, overwrite=overwrite)
     overrides = hparams_overrides or {}
     names = [f.name for f in dataclasses.fields(program.default_hparams)]
     unknown = sorted(set(overrides) - set(names))
     if unknown:
         raise ValueError(f"hparams {unknown}: not hyperparameters of {config.method}; known: {names}")
     hparams_one = program.default_hparams.replace(**{k: jnp.float32(v) for k, v in overrides.items()})
+    check_mc_discount("calql" if "calql" in (algo, config.method) else algo, hparams_one, dataset)
+    run_dir = RunDir(out, overwrite=overwrite)
     hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_seeds, *jnp.shape(x))), hparams_one)
     keys = seed_keys(seed, num_seeds)
     env_name = dataset.metadata.get("env")
@@ -242,72 +248,65 @@ def run_finetune(
         "jax_version": jax.__version__,
     }
 
-    # Phase 1: the starting agents (pretrained here, restored, or fresh).
-    if init_from is not None:
-        target = jax.eval_shape(jax.vmap(program.fresh_agent), keys)
-        agents = restore_like(init_from, target)
-        print(f"restored {num_seeds} pretrained {algo} agents from {init_from}", flush=True)
-    elif program.pretrain is not None:
-        pre = program.pretrain
-        progress = Progress(pre.total_env_steps, num_seeds)
-        pre_keys = jax.vmap(lambda k: program.phase_key(k, PRETRAIN_KEY))(keys)
-        runner = jax.jit(jax.vmap(pre.init))(pre_keys, hparams)
-        chunk_fn = jax.jit(jax.vmap(pre.run_chunk)).lower(runner, hparams).compile()
-        progress.begin(0, f"pretraining {algo}: {num_seeds} seeds x {pre.total_env_steps} updates (compiled)")
-        for chunk in range(pre.num_chunks):
+    def write_line(phase: str, chunk: int, step: int, returns: np.ndarray, metrics=None) -> None:
+        line = {"phase": phase, "chunk": chunk, "step": step, "eval_return": returns.tolist()}
+        if refs is not None:
+            line["normalized_score"] = scores(returns).tolist()
+        line.update({k: np.asarray(v, np.float64).tolist() for k, v in (metrics or {}).items() if k != "eval_returns"})
+        run_dir.append_jsonl("metrics.jsonl", line)
+
+    def run_chunks(phase: str, part, runner, message: str):
+        """Every chunk of `part` (a TrainProgram) from `runner`: a metrics line and a progress line each."""
+        chunk_fn = jax.jit(jax.vmap(part.run_chunk)).lower(runner, hparams).compile()
+        progress = Progress(part.total_env_steps, num_seeds)
+        progress.begin(part.warmup_steps, f"{message} (compiled, {time.perf_counter() - t0:.0f}s so far)")
+        history = []
+        for chunk in range(part.num_chunks):
             runner, metrics = chunk_fn(runner, hparams)
             metrics = jax.device_get(metrics)
             returns = np.asarray(metrics["eval_returns"]).mean(-1)
-            update = pre.env_steps_after(chunk)
-            line = {"phase": "pretrain", "chunk": chunk, "step": update, "eval_return": returns.tolist()}
-            if refs is not None:
-                line["normalized_score"] = scores(returns).tolist()
-            line.update({k: np.asarray(v, np.float64).tolist() for k, v in metrics.items() if k != "eval_returns"})
-            run_dir.append_jsonl("metrics.jsonl", line)
-            progress.update(update, float(returns.mean()), f"score {float(np.mean(scores(returns))):.1f}")
+            step = part.env_steps_after(chunk)
+            write_line(phase, chunk, step, returns, metrics)
+            progress.update(step, float(returns.mean()), f"score {float(np.mean(scores(returns))):.1f}")
+            if not np.all(np.isfinite(returns)):
+                raise FloatingPointError(f"non-finite evaluation return at {phase} step {step}: {returns}")
+            history.append((step, returns))
+        return runner, history
+
+    # Phase 1: the starting agents (pretrained here, restored, or fresh).
+    if init_from is not None:
+        agents = restore_like(init_from, jax.eval_shape(jax.vmap(program.fresh_agent), keys))
+        print(f"restored {num_seeds} pretrained {algo} agents from {init_from}", flush=True)
+    elif program.pretrain is not None:
+        pre = program.pretrain
+        pre_keys = jax.vmap(lambda k: program.phase_key(k, PRETRAIN_KEY))(keys)
+        runner = jax.jit(jax.vmap(pre.init))(pre_keys, hparams)
+        message = f"pretraining {algo}: {num_seeds} seeds x {pre.total_env_steps} updates"
+        runner, _ = run_chunks("pretrain", pre, runner, message)
         agents = runner.agent
         save_agent_states(
-            run_dir.staging / "checkpoints" / "pretrained",
+            run_dir.staging / "checkpoints" / f"pretrain_{pre.total_env_steps}",
             jax.device_get(agents),
             {**checkpoint_meta, "steps": pre.total_env_steps, "phase": "pretrained"},
         )
     else:
         agents = jax.jit(jax.vmap(program.fresh_agent))(keys)
 
-    # Phase 2: online fine-tuning.
+    # Phase 2: online fine-tuning, from an evaluation of the starting policy at step 0.
     online = program.online
     runner, start_eval = jax.jit(jax.vmap(program.begin_online))(agents, keys, hparams)
     start_returns = np.asarray(jax.device_get(start_eval)).mean(-1)
-    line = {"phase": "online", "chunk": -1, "step": 0, "eval_return": start_returns.tolist()}
-    if refs is not None:
-        line["normalized_score"] = scores(start_returns).tolist()
-    run_dir.append_jsonl("metrics.jsonl", line)
-    chunk_fn = jax.jit(jax.vmap(online.run_chunk)).lower(runner, hparams).compile()
-    progress = Progress(online.total_env_steps, num_seeds)
-    progress.begin(
-        online.warmup_steps,
+    write_line("online", -1, 0, start_returns)
+    message = (
         f"fine-tuning ({config.method}) in {env_name}: {num_seeds} seeds x {online.total_env_steps} env steps, "
-        f"start score {float(np.mean(scores(start_returns))):.1f} (compiled in {time.perf_counter() - t0:.0f}s)",
+        f"start score {float(np.mean(scores(start_returns))):.1f}"
     )
-    steps, finals, curve = [], None, []
-    for chunk in range(online.num_chunks):
-        runner, metrics = chunk_fn(runner, hparams)
-        metrics = jax.device_get(metrics)
-        returns = np.asarray(metrics["eval_returns"]).mean(-1)
-        step = online.env_steps_after(chunk)
-        line = {"phase": "online", "chunk": chunk, "step": step, "eval_return": returns.tolist()}
-        if refs is not None:
-            line["normalized_score"] = scores(returns).tolist()
-        line.update({k: np.asarray(v, np.float64).tolist() for k, v in metrics.items() if k != "eval_returns"})
-        run_dir.append_jsonl("metrics.jsonl", line)
-        progress.update(step, float(returns.mean()), f"score {float(np.mean(scores(returns))):.1f}")
-        if not np.all(np.isfinite(returns)):
-            raise FloatingPointError(f"non-finite evaluation return at online step {step}: {returns}")
-        steps.append(step)
-        curve.append(scores(returns))
-        finals = returns
+    runner, history = run_chunks("online", online, runner, message)
+    steps = np.array([step for step, _ in history])
+    curve = np.stack([scores(returns) for _, returns in history], axis=-1)
+    finals = history[-1][1]
 
-    per_seed = finetune_summary(np.array(steps), np.stack(curve, axis=-1), scores(start_returns))
+    per_seed = finetune_summary(steps, curve, scores(start_returns))
     summary = {
         "method": config.method,
         "pretrain_algo": algo,
@@ -326,7 +325,7 @@ def run_finetune(
     }
     run_dir.write_json("summary.json", summary)
     save_agent_states(
-        run_dir.staging / "checkpoints" / "final",
+        run_dir.staging / "checkpoints" / f"online_{online.total_env_steps}",
         jax.device_get(runner.agent),
         {**checkpoint_meta, "algo": f"{config.method}-finetuned", "steps": online.total_env_steps, "phase": "final"},
     )

@@ -37,7 +37,7 @@ from jaxrl_hybrid.data import sample as sample_dataset
 from jaxrl_hybrid.training import replay
 from jaxrl_hybrid.training.evaluation import evaluate
 from jaxrl_hybrid.training.offline import dataset_env, dataset_reference_returns, make_offline_program
-from jaxrl_hybrid.training.offpolicy import Learn, make_online_phase, replay_learn
+from jaxrl_hybrid.training.offpolicy import Learn, make_online_phase, replay_learn, scan_updates
 from jaxrl_hybrid.training.program import TrainProgram
 
 METHODS = ("wsrl", "calql", "cql", "iql", "moorl", "sac")
@@ -59,7 +59,7 @@ class FinetuneConfig:
     `agent` is the static config of the agent that is pretrained (CalQLConfig, CQLConfig,
     IQLConfig) or, for `sac` and MOORL from scratch, a SACConfig; None takes the method's
     default. `pretrain_updates` offline updates are evaluated every `pretrain_eval_every`
-    (default: once, at the end). Online, `online_steps` env steps per seed include the
+    (default: a fifth of them). Online, `online_steps` env steps per seed include the
     `warmup_steps` without updates (default: WSRL 5000 frozen-policy steps, SAC 1000 random
     steps, else 0), with an evaluation every `eval_every` steps after the warm-up. Online
     minibatches are `online_batch_size` x `online_utd` (default: the agent's own).
@@ -106,6 +106,13 @@ class FinetuneConfig:
     @property
     def agent_config(self):
         return self.agent if self.agent is not None else _default_agent_config(self.method)
+
+    @property
+    def resolved_pretrain_eval_every(self) -> int:
+        """Default: five evaluations when the updates split evenly, else one at the end."""
+        if self.pretrain_eval_every is not None:
+            return self.pretrain_eval_every
+        return self.pretrain_updates // 5 if self.pretrain_updates % 5 == 0 else self.pretrain_updates
 
     @property
     def resolved_warmup_steps(self) -> int:
@@ -161,16 +168,14 @@ def _online_agent(config: FinetuneConfig, spec):
 
 def mixed_learn(agent, dataset: Dataset, num_updates: int, offline_fraction: float) -> Learn:
     """Updates on batches with an exact `offline_fraction` of offline rows (replay.sample_mixed)."""
-    cfg = agent.config
+    shape = (agent.config.utd, agent.config.batch_size)
 
-    def learn(agent_state, buffer, key, hparams):
-        def one_update(state, k):
-            k_sample, k_update = jax.random.split(k)
-            batch = replay.sample_mixed(dataset, buffer, k_sample, (cfg.utd, cfg.batch_size), offline_fraction)
+    def learn(agent_state, buffer, keys, hparams):
+        def one_update(state, k_sample, k_update):
+            batch = replay.sample_mixed(dataset, buffer, k_sample, shape, offline_fraction)
             return agent.update(state, batch, k_update, hparams)
 
-        state, metrics = jax.lax.scan(one_update, agent_state, jax.random.split(key, num_updates))
-        return state, jax.tree.map(jnp.mean, metrics)
+        return scan_updates(one_update, agent_state, keys, num_updates)
 
     return learn
 
@@ -198,9 +203,9 @@ def moorl_learn(agent, dataset: Dataset, num_updates: int, inner_steps: int, met
     cfg = agent.config
     shape = (inner_steps, cfg.utd, cfg.batch_size)
 
-    def learn(agent_state, buffer, key, hparams):
-        def meta_step(meta, k):
-            k_task, k_off, k_on, k_inner = jax.random.split(k, 4)
+    def learn(agent_state, buffer, keys, hparams):
+        def meta_step(meta, k_sample, k_inner):
+            k_task, k_off, k_on = jax.random.split(k_sample, 3)
             use_offline = jax.random.bernoulli(k_task, offline_prob)
             offline = sample_dataset(dataset, k_off, shape).replace(next_action=None, mc_return=None)
             online = replay.sample(buffer, k_on, shape)
@@ -213,8 +218,7 @@ def moorl_learn(agent, dataset: Dataset, num_updates: int, inner_steps: int, met
             metrics["moorl_offline"] = use_offline.astype(jnp.float32)
             return reptile_step(meta, adapted, meta_lr), metrics
 
-        state, metrics = jax.lax.scan(meta_step, agent_state, jax.random.split(key, num_updates))
-        return state, jax.tree.map(jnp.mean, metrics)
+        return scan_updates(meta_step, agent_state, keys, num_updates)
 
     return learn
 
@@ -287,7 +291,7 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
             algo=algo,
             env=env.spec.name,
             total_steps=config.pretrain_updates,
-            eval_every=config.pretrain_eval_every or config.pretrain_updates,
+            eval_every=config.resolved_pretrain_eval_every,
             num_eval_episodes=config.num_eval_episodes,
             agent=config.agent_config,
         )
@@ -339,7 +343,8 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
             lambda obs, k: online_agent.act(agent_state, obs, k, True, hparams),
             config.num_eval_episodes,
         )
-        return start(agent_state, FinetuneProgram.phase_key(key, ONLINE_KEY), hparams), start_eval
+        keys = tuple(jax.random.split(FinetuneProgram.phase_key(key, ONLINE_KEY), 3))
+        return start(agent_state, keys, hparams), start_eval
 
     online = TrainProgram(
         init=lambda key, hparams: begin_online(online_agent.init(key), key, hparams)[0],

@@ -83,6 +83,19 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
     )
 
 
+def check_mc_discount(algo: str | None, hparams, dataset: Dataset) -> None:
+    """Cal-QL bounds Q by the data's Monte-Carlo returns, computed at the dataset's (static)
+    discount: training at another `gamma` would bound values of a different scale."""
+    if algo != "calql":
+        return
+    gammas = sorted({round(float(g), 6) for g in jax.numpy.ravel(jax.numpy.asarray(hparams.gamma)).tolist()})
+    if gammas != [round(float(dataset.gamma), 6)]:
+        raise ValueError(
+            f"calql trains with gamma {gammas} but the dataset's Monte-Carlo returns use gamma {dataset.gamma}; "
+            "rebuild the dataset at that discount (data.from_arrays(..., gamma=)) or train at the dataset's"
+        )
+
+
 def dataset_reference_returns(dataset: Dataset) -> tuple[float, float] | None:
     refs = dataset.metadata.get("reference_returns") or {}
     if "random" in refs and "expert" in refs and refs["random"] != refs["expert"]:

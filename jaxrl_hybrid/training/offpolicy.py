@@ -32,21 +32,31 @@ class OffPolicyRunner:
     episodes: replay.EpisodeTracker | None = None  # when Monte-Carlo returns are written back
 
 
-# learn(agent_state, buffer, key, hparams) -> (agent_state, metrics): the updates of one env step.
-Learn = Callable[[Any, replay.ReplayBuffer, jax.Array, Any], tuple[Any, dict[str, jax.Array]]]
+# learn(agent_state, buffer, (key_sample, key_update), hparams) -> (agent_state, metrics): the
+# updates of one env step, drawing batches with key_sample and updating with key_update.
+Learn = Callable[[Any, replay.ReplayBuffer, tuple[jax.Array, jax.Array], Any], tuple[Any, dict[str, jax.Array]]]
+
+
+def scan_updates(update_fn, agent_state, keys: tuple[jax.Array, jax.Array], num_updates: int):
+    """`num_updates` calls of `update_fn(state, key_sample, key_update)` as a scan; mean metrics."""
+    key_sample, key_update = keys
+    state, metrics = jax.lax.scan(
+        lambda st, ks: update_fn(st, *ks),
+        agent_state,
+        (jax.random.split(key_sample, num_updates), jax.random.split(key_update, num_updates)),
+    )
+    return state, jax.tree.map(jnp.mean, metrics)
 
 
 def replay_learn(agent, num_updates: int) -> Learn:
     """`num_updates` agent updates, each on `(utd, batch_size)` transitions sampled from the buffer."""
-    cfg = agent.config
+    shape = (agent.config.utd, agent.config.batch_size)
 
-    def learn(agent_state, buffer, key, hparams):
-        def one_update(state, k):
-            k_sample, k_update = jax.random.split(k)
-            return agent.update(state, replay.sample(buffer, k_sample, (cfg.utd, cfg.batch_size)), k_update, hparams)
+    def learn(agent_state, buffer, keys, hparams):
+        def one_update(state, k_sample, k_update):
+            return agent.update(state, replay.sample(buffer, k_sample, shape), k_update, hparams)
 
-        state, metrics = jax.lax.scan(one_update, agent_state, jax.random.split(key, num_updates))
-        return state, jax.tree.map(jnp.mean, metrics)
+        return scan_updates(one_update, agent_state, keys, num_updates)
 
     return learn
 
@@ -67,7 +77,7 @@ def make_online_phase(
 ):
     """The online loop from a given agent state: returns `(start, run_chunk)`.
 
-    `start(agent_state, key, hparams)` resets `num_envs` envs and runs `warmup_iters` steps
+    `start(agent_state, (key, key_reset, key_warmup), hparams)` resets `num_envs` envs and runs `warmup_iters` steps
     that fill the buffer without any update, acting uniformly at random
     (`warmup_policy="random"`) or with the agent's own stochastic policy (`"agent"`, WSRL's
     frozen-policy warm-up). Every iteration of `run_chunk` then steps the envs once and calls
@@ -115,12 +125,12 @@ def make_online_phase(
             return jax.random.randint(key, (num_envs,), 0, spec.action_dim)
         return jax.random.uniform(key, (num_envs, spec.action_dim), minval=-1.0, maxval=1.0)
 
-    def start(agent_state, key, hparams) -> OffPolicyRunner:
-        key, key_reset, key_warmup, key_example = jax.random.split(key, 4)
+    def start(agent_state, keys, hparams) -> OffPolicyRunner:
+        key, key_reset, key_warmup = keys
         obs, env_state = jax.vmap(train_env.reset, in_axes=(0, None))(jax.random.split(key_reset, num_envs), env_params)
         example = Transition(
             obs=obs[0],
-            action=random_action(key_example)[0],
+            action=random_action(key)[0],  # only its shape and dtype are used
             reward=jnp.zeros(()),
             next_obs=obs[0],
             terminated=jnp.zeros((), bool),
@@ -148,10 +158,10 @@ def make_online_phase(
         return runner
 
     def iteration(runner: OffPolicyRunner, hparams):
-        key, key_act, key_env, key_learn = jax.random.split(runner.key, 4)
+        key, key_act, key_env, key_sample, key_update = jax.random.split(runner.key, 5)
         action = agent.act(runner.agent, runner.obs, key_act, False, hparams)
         runner, info = env_step(runner.replace(key=key), action, key_env)
-        agent_state, update_metrics = learn(runner.agent, runner.buffer, key_learn, hparams)
+        agent_state, update_metrics = learn(runner.agent, runner.buffer, (key_sample, key_update), hparams)
         episode = (
             info["episode_done"].sum(),
             jnp.where(info["episode_done"], info["episode_return"], 0.0).sum(),
@@ -191,8 +201,8 @@ def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainPro
     )
 
     def init(key, hparams) -> OffPolicyRunner:
-        key, key_agent = jax.random.split(key)
-        return start(agent.init(key_agent), key, hparams)
+        key, key_agent, key_reset, key_warmup = jax.random.split(key, 4)
+        return start(agent.init(key_agent), (key, key_reset, key_warmup), hparams)
 
     return TrainProgram(
         init=init,

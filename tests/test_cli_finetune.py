@@ -1,0 +1,97 @@
+"""`jaxrl-hybrid finetune`: the run folder, resuming from the pretraining checkpoint bit for bit, errors."""
+
+import json
+import shutil
+
+import pytest
+from helpers import toy_pendulum_dataset
+
+from jaxrl_hybrid.checkpoint import read_metadata
+from jaxrl_hybrid.cli.main import main
+from jaxrl_hybrid.data import save
+
+pytestmark = pytest.mark.xdist_group("cli")
+
+TINY = ["--num-seeds", "2", "--online-steps", "400", "--eval-every", "100", "--warmup-steps", "200",
+        "--hidden-dims", "16", "16", "--batch-size", "32", "--online-batch-size", "32", "--num-critics", "2",
+        "--num-actions", "2", "--buffer-size", "1000", "--num-eval-episodes", "2"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "toy.hdf5"
+    save(toy_pendulum_dataset(), path)
+    return str(path)
+
+
+def _online(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"online"' in line]
+
+
+def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp_path, data_file, capsys):
+    first = tmp_path / "wsrl"
+    argv = ["finetune", "--algo", "wsrl", "--dataset", data_file, *TINY]
+    assert main([*argv, "--pretrain-updates", "100", "--pretrain-eval-every", "100", "--out", str(first)]) == 0
+    out = capsys.readouterr().out
+    assert "initial_dip" in out and "report.md" in out
+    for name in ("config.json", "metrics.jsonl", "summary.json", "report.md", "learning_curves.png"):
+        assert (first / name).is_file(), name
+    lines = [json.loads(x) for x in (first / "metrics.jsonl").read_text().splitlines()]
+    assert [x["phase"] for x in lines] == ["pretrain"] + ["online"] * 3  # start + 2 chunks after the warm-up
+    assert [x["step"] for x in lines] == [100, 0, 300, 400]
+    summary = json.loads((first / "summary.json").read_text())
+    for key in ("start_score", "final_score", "initial_dip", "auc"):
+        assert len(summary[key]["per_seed"]) == 2 and "ci95" in summary[key]
+    assert summary["pretrain_algo"] == "calql" and summary["warmup_steps"] == 200
+    assert "| wsrl | 2 |" in (first / "report.md").read_text()
+    assert (first / "checkpoints" / "online_400" / "checkpoint.json").is_file()
+
+    # The same command again repeats every number, pretraining included.
+    again = tmp_path / "again"
+    assert main([*argv, "--pretrain-updates", "100", "--pretrain-eval-every", "100", "--out", str(again)]) == 0
+    assert (again / "metrics.jsonl").read_text() == (first / "metrics.jsonl").read_text()
+
+    # Fine-tuning again from the saved pretrained agents repeats the online phase bit for bit.
+    pretrained = str(first / "checkpoints" / "pretrain_100")
+    resumed = tmp_path / "resumed"
+    assert main([*argv, "--init-from", pretrained, "--out", str(resumed)]) == 0
+    assert _online(resumed) == _online(first)
+    assert json.loads((resumed / "summary.json").read_text())["init_from"] == pretrained
+
+    # An offline `train` run's checkpoints/ folder (its metadata holds the TrainConfig) works the same.
+    meta = read_metadata(pretrained)
+    train_meta = {"train": {"algo": "calql"}, "num_seeds": 2, "seed": 0, "grid": [{}],
+                  "dataset_fingerprint": meta["dataset_fingerprint"]}  # fmt: skip
+    shutil.copytree(first / "checkpoints" / "pretrain_100", tmp_path / "train_run" / "checkpoints")
+    (tmp_path / "train_run" / "checkpoints" / "checkpoint.json").write_text(json.dumps(train_meta))
+    from_train = tmp_path / "from_train"
+    assert main([*argv, "--init-from", str(tmp_path / "train_run" / "checkpoints"), "--out", str(from_train)]) == 0
+    assert _online(from_train) == _online(first)
+
+    # A checkpoint that does not fit the run is refused, naming why.
+    for extra, message in [
+        (["--seed", "1"], "its seed is 0"),
+        (["--num-seeds", "3"], "holds 2 runs"),
+    ]:
+        args = [*argv, "--init-from", pretrained, "--out", str(tmp_path / "x"), *extra]
+        assert main(args) == 2
+        assert message in capsys.readouterr().err
+    assert main(["finetune", "--algo", "iql", "--dataset", data_file, "--init-from", pretrained, "--out",
+                 str(tmp_path / "y"), "--num-seeds", "2"]) == 2  # fmt: skip
+    assert "holds 'calql' agents" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--algo", "calql", "--pretrain-algo", "cql"], "--pretrain-algo is for wsrl and moorl"),
+        (["--algo", "sac", "--pretrain-updates", "5"], "starts from scratch"),
+        (["--algo", "iql", "--num-actions", "4"], "--num-actions is a CQL"),
+        (["--algo", "calql", "--hparam", "gamma=0.9"], "dataset's Monte-Carlo returns use gamma 0.99"),
+        (["--algo", "wsrl", "--hparam", "cql_alpah=1"], "not hyperparameters of wsrl"),
+    ],
+)
+def test_finetune_bad_input_gets_a_clear_error(args, message, data_file, tmp_path, capsys):
+    assert main(["finetune", "--dataset", data_file, "--out", str(tmp_path / "r"), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
