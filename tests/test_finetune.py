@@ -8,9 +8,9 @@ data's Monte-Carlo values are near -390), online TD then moves it fast, and WSRL
 loses 19 points in its first 250 steps (measured: pretrained 27.9, first online 9.3). At 0.9
 the critic's horizon is 10 steps and 3,000 updates converge it.
 
-Measured at 0.9 (4 seeds, 50 episodes each): pretrained 26.1 (seeds 33.4, 21.7, 23.9, 25.3);
-first online evaluation after the 500-step frozen-policy warm-up and 250 steps at UTD 4: 39.7.
-Without the warm-up the same 250 steps give 23.8 (one seed falls from 33 to 17). The test asks
+Measured at 0.9 (4 seeds, 50 episodes each): pretrained 26.6 (seeds 34.0, 23.1, 24.2, 25.2);
+first online evaluation after the 500-step frozen-policy warm-up and 250 steps at UTD 4: 36.5.
+Without the warm-up the same 250 steps give 21.6 (one seed falls from 34 to 17). The test asks
 for no more than a 5-point drop; a policy that lost its pretraining scores near 0-12 here.
 
 The online phase runs the CLI's path (one compiled chunk looped on the host) from the

@@ -174,7 +174,7 @@ def test_config_errors_name_the_problem(toy_dataset):
         FinetuneConfig(method="sac", pretrain_updates=10)
     with pytest.raises(ValueError, match="pretrains calql or cql"):
         make_finetune_program(FinetuneConfig(method="wsrl", agent=IQLConfig()), toy_dataset)
-    with pytest.raises(ValueError, match="leaves no fine-tuning"):
+    with pytest.raises(ValueError, match="leaves no training after warmup_steps"):
         make_finetune_program(FinetuneConfig(method="wsrl", online_steps=1000, warmup_steps=1000), toy_dataset)
     with pytest.raises(ValueError, match="cannot hold one episode"):
         make_finetune_program(

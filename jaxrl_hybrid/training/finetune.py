@@ -37,7 +37,7 @@ from jaxrl_hybrid.data import sample as sample_dataset
 from jaxrl_hybrid.training import replay
 from jaxrl_hybrid.training.evaluation import evaluate
 from jaxrl_hybrid.training.offline import dataset_env, dataset_reference_returns, make_offline_program
-from jaxrl_hybrid.training.offpolicy import Learn, make_online_phase, replay_learn, scan_updates
+from jaxrl_hybrid.training.offpolicy import Learn, make_online_phase, online_schedule, replay_learn, scan_updates
 from jaxrl_hybrid.training.program import TrainProgram
 
 METHODS = ("wsrl", "calql", "cql", "iql", "moorl", "sac")
@@ -299,15 +299,12 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
         hparams_owner = pretrain_agent  # e.g. CQLHParams: SAC's fields plus the penalty's
 
     num_envs = config.num_envs
-    warmup_iters = -(-config.resolved_warmup_steps // num_envs)
-    iters_per_chunk = max(1, config.eval_every // num_envs)
-    steps_per_chunk = iters_per_chunk * num_envs
-    num_chunks = (config.online_steps - warmup_iters * num_envs) // steps_per_chunk
-    if num_chunks < 1:
-        raise ValueError(
-            f"online_steps={config.online_steps} leaves no fine-tuning after warmup_steps="
-            f"{config.resolved_warmup_steps}; need at least one chunk of eval_every={config.eval_every} steps"
-        )
+    warmup_iters, iters_per_chunk, steps_per_chunk, num_chunks = online_schedule(
+        ("online_steps", config.online_steps),
+        ("warmup_steps", config.resolved_warmup_steps),
+        config.eval_every,
+        num_envs,
+    )
     if config.method in KEEPS_DATA:
         learn = mixed_learn(online_agent, dataset, num_envs, config.offline_fraction)
     elif config.method == "moorl":

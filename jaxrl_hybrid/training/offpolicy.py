@@ -172,6 +172,22 @@ def make_online_phase(
     return start, run_chunk
 
 
+def online_schedule(total: tuple[str, int], warmup: tuple[str, int], eval_every: int, num_envs: int):
+    """(warm-up iterations, iterations per chunk, env steps per chunk, chunks) of an online run of
+    `total` env steps starting with `warmup` steps without updates, evaluated every `eval_every`.
+    Both are (name, value) so that the error names the caller's settings."""
+    warmup_iters = -(-warmup[1] // num_envs)
+    iters_per_chunk = max(1, eval_every // num_envs)
+    steps_per_chunk = iters_per_chunk * num_envs
+    num_chunks = (total[1] - warmup_iters * num_envs) // steps_per_chunk
+    if num_chunks < 1:
+        raise ValueError(
+            f"{total[0]}={total[1]} leaves no training after {warmup[0]}={warmup[1]}; "
+            f"need at least one chunk of eval_every={eval_every} steps"
+        )
+    return warmup_iters, iters_per_chunk, steps_per_chunk, num_chunks
+
+
 def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainProgram:
     """Build the program for an off-policy `agent` on `env` with `env_params`.
 
@@ -180,15 +196,9 @@ def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainPro
     `num_envs` agent updates (each of `utd` critic minibatches).
     """
     num_envs = config.num_envs
-    warmup_iters = -(-config.learning_starts // num_envs)
-    iters_per_chunk = max(1, config.eval_every // num_envs)
-    steps_per_chunk = iters_per_chunk * num_envs
-    num_chunks = (config.total_steps - warmup_iters * num_envs) // steps_per_chunk
-    if num_chunks < 1:
-        raise ValueError(
-            f"total_steps={config.total_steps} leaves no training after learning_starts="
-            f"{config.learning_starts}; need at least one chunk of eval_every={config.eval_every} steps"
-        )
+    warmup_iters, iters_per_chunk, steps_per_chunk, num_chunks = online_schedule(
+        ("total_steps", config.total_steps), ("learning_starts", config.learning_starts), config.eval_every, num_envs
+    )
     start, run_chunk = make_online_phase(
         agent,
         env,
