@@ -60,6 +60,7 @@ def test_wsrl_warmup_makes_no_update_keeps_the_pretrained_score_and_resumes_bit_
         eval_every=CHUNK,
         warmup_steps=WARMUP,
         online_utd=4,
+        online_batch_size=64,
         buffer_size=2000,
         num_eval_episodes=EVAL_EPISODES,
     )

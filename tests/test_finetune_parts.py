@@ -180,3 +180,14 @@ def test_config_errors_name_the_problem(toy_dataset):
         make_finetune_program(
             FinetuneConfig(method="calql", buffer_size=100, online_steps=300, eval_every=100), toy_dataset
         )
+
+
+def test_wsrl_defaults_are_the_papers(toy_dataset):
+    program = make_finetune_program(FinetuneConfig(method="wsrl", online_steps=6000), toy_dataset)
+    cfg = program.online_agent.config
+    assert (cfg.num_critics, cfg.num_min_critics, cfg.critic_layer_norm) == (10, 2, True)
+    assert (cfg.batch_size, cfg.utd) == (1024, 4)
+    assert program.online.warmup_steps == 5000
+    hp = program.default_hparams
+    assert (float(hp.actor_lr), float(hp.critic_lr)) == pytest.approx((1e-4, 3e-4))
+    assert program.pretrain.total_env_steps == 10_000

@@ -42,7 +42,7 @@ DATA_SETTINGS = {
 AGENT = {"hidden_dims": (64, 64), "batch_size": 64}
 PRETRAIN_UPDATES = 3000
 ONLINE = {"online_steps": 5000, "eval_every": 500, "num_eval_episodes": 10, "buffer_size": 10_000}
-WSRL = {"warmup_steps": 1000, "online_utd": 4}
+WSRL = {"warmup_steps": 1000, "online_utd": 4, "online_batch_size": AGENT["batch_size"]}
 SAC_WARMUP = 1000
 LABELS = {"wsrl": "WSRL (no offline data)", "calql": "Cal-QL (keeps data, 50/50)", "sac": "SAC from scratch"}
 

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import tyro
 
-from jaxrl_hybrid.training.finetune import METHODS, FinetuneConfig
+from jaxrl_hybrid.training.finetune import METHODS, WSRL_CRITICS, FinetuneConfig
 
 Method = Literal["wsrl", "calql", "cql", "iql", "moorl", "sac"]
 assert set(METHODS) == set(Method.__args__)
@@ -89,8 +89,8 @@ class Finetune:
     """traced hyperparameter NAME=VALUE (repeatable), e.g. actor_lr=1e-4"""
 
 
-# WSRL's paper settings (ALGORITHMS.md): 10 critics, min over 2, LayerNorm; online UTD 4, batch 1024.
-WSRL_DEFAULTS = {"num_critics": 10, "layer_norm": True, "online_batch_size": 1024, "utd": 4}
+# CLI names of WSRL's paper settings (training.finetune.WSRL_CRITICS; WSRL_ONLINE applies itself).
+WSRL_DEFAULTS = {"num_critics": WSRL_CRITICS["num_critics"], "layer_norm": WSRL_CRITICS["critic_layer_norm"]}
 
 
 def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
@@ -137,8 +137,8 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         online_steps=args.online_steps,
         eval_every=args.eval_every or max(1, args.online_steps // 10),
         warmup_steps=args.warmup_steps,
-        online_batch_size=pick("online_batch_size", None),
-        online_utd=pick("utd", None),
+        online_batch_size=args.online_batch_size,
+        online_utd=args.utd,
         offline_fraction=args.offline_fraction,
         buffer_size=args.buffer_size,
         num_eval_episodes=args.num_eval_episodes,

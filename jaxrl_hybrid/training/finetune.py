@@ -46,10 +46,18 @@ KEEPS_DATA = ("calql", "cql", "iql")
 PRETRAIN_KEY, ONLINE_KEY, FRESH_AGENT_KEY, START_EVAL_KEY = 0, 1, 2, 3
 
 
+# WSRL's paper settings (ALGORITHMS.md): a 10-critic LayerNorm ensemble with a min over a random
+# 2, pretrained and fine-tuned; online UTD 4 with batch 1024.
+WSRL_CRITICS = {"num_critics": 10, "num_min_critics": 2, "critic_layer_norm": True}
+WSRL_ONLINE = {"online_batch_size": 1024, "online_utd": 4}
+
+
 def _default_agent_config(method: str):
     from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, SACConfig
 
-    return {"wsrl": CalQLConfig, "calql": CalQLConfig, "cql": CQLConfig, "iql": IQLConfig}.get(method, SACConfig)()
+    if method == "wsrl":
+        return CalQLConfig(**WSRL_CRITICS)
+    return {"calql": CalQLConfig, "cql": CQLConfig, "iql": IQLConfig}.get(method, SACConfig)()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +70,8 @@ class FinetuneConfig:
     (default: a fifth of them). Online, `online_steps` env steps per seed include the
     `warmup_steps` without updates (default: WSRL 5000 frozen-policy steps, SAC 1000 random
     steps, else 0), with an evaluation every `eval_every` steps after the warm-up. Online
-    minibatches are `online_batch_size` x `online_utd` (default: the agent's own).
+    minibatches are `online_batch_size` x `online_utd` (default: WSRL's 1024 x 4, else the
+    agent's own). WSRL's default agent is Cal-QL with WSRL's critic ensemble (`WSRL_CRITICS`).
     """
 
     method: str = "wsrl"
@@ -151,10 +160,10 @@ def _online_agent(config: FinetuneConfig, spec):
     from jaxrl_hybrid.agents import AGENTS, SAC, SACConfig
 
     cfg = config.agent_config
-    if config.online_batch_size is not None or config.online_utd is not None:
-        cfg = dataclasses.replace(
-            cfg, batch_size=config.online_batch_size or cfg.batch_size, utd=config.online_utd or cfg.utd
-        )
+    defaults = WSRL_ONLINE if config.method == "wsrl" else {}
+    batch_size = config.online_batch_size or defaults.get("online_batch_size") or cfg.batch_size
+    utd = config.online_utd or defaults.get("online_utd") or cfg.utd
+    cfg = dataclasses.replace(cfg, batch_size=batch_size, utd=utd)
     if config.method in ("wsrl", "moorl", "sac"):
         shared = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(SACConfig) if hasattr(cfg, f.name)}
         return SAC(SACConfig(**shared), spec)
@@ -240,6 +249,7 @@ class FinetuneProgram:
     default_hparams: Any
     reference_returns: tuple[float, float] | None
     method: str
+    online_agent: Any  # acts with the states `online` produces (`agent.act(state, obs, key, True)`)
 
     @staticmethod
     def phase_key(key: jax.Array, phase: int) -> jax.Array:
@@ -360,4 +370,5 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
         default_hparams=hparams_owner.default_hparams(),
         reference_returns=dataset_reference_returns(dataset),
         method=config.method,
+        online_agent=online_agent,
     )
