@@ -42,6 +42,8 @@ from jaxrl_hybrid.training.program import TrainProgram
 
 METHODS = ("wsrl", "calql", "cql", "iql", "moorl", "sac")
 KEEPS_DATA = ("calql", "cql", "iql")
+# What each method can start from when FinetuneConfig.pretrain_updates > 0.
+PRETRAINERS = {"wsrl": ("calql", "cql"), "moorl": ("calql", "cql"), **{m: (m,) for m in KEEPS_DATA}}
 # fold_in indices of a seed's key: one independent stream per phase.
 PRETRAIN_KEY, ONLINE_KEY, FRESH_AGENT_KEY, START_EVAL_KEY = 0, 1, 2, 3
 
@@ -144,11 +146,10 @@ def pretrain_algo(config: FinetuneConfig) -> str | None:
         return None
     cfg_type = type(config.agent_config)
     algo = next((name for name, cls in OFFLINE_AGENTS.items() if cls.Config is cfg_type), None)
-    allowed = {"wsrl": ("calql", "cql"), "moorl": ("calql", "cql"), "calql": ("calql",), "cql": ("cql",)}
-    allowed.update(iql=("iql",))
-    if algo not in allowed.get(config.method, ()):
+    allowed = PRETRAINERS.get(config.method, ())
+    if algo not in allowed:
         raise ValueError(
-            f"method {config.method!r} pretrains {' or '.join(allowed.get(config.method, ('nothing',)))}; "
+            f"method {config.method!r} pretrains {' or '.join(allowed) or 'nothing'}; "
             f"FinetuneConfig.agent is a {cfg_type.__name__}"
         )
     return algo
