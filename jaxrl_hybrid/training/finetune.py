@@ -296,8 +296,6 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
     hparams_owner = online_agent
     if algo is not None:
         pretrain_agent = AGENTS[algo](config.agent_config, env.spec)
-        if getattr(config.agent_config, "normalize_observations", False):
-            raise NotImplementedError(f"fine-tuning after {algo} with normalize_observations=True")
         pretrain_config = TrainConfig(
             algo=algo,
             env=env.spec.name,
