@@ -46,11 +46,6 @@ def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp
     assert "| wsrl | 2 |" in (first / "report.md").read_text()
     assert (first / "checkpoints" / "online_400" / "checkpoint.json").is_file()
 
-    # The same command again repeats every number, pretraining included.
-    again = tmp_path / "again"
-    assert main([*argv, "--pretrain-updates", "100", "--pretrain-eval-every", "100", "--out", str(again)]) == 0
-    assert (again / "metrics.jsonl").read_text() == (first / "metrics.jsonl").read_text()
-
     # Fine-tuning again from the saved pretrained agents repeats the online phase bit for bit.
     pretrained = str(first / "checkpoints" / "pretrain_100")
     resumed = tmp_path / "resumed"

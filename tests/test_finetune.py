@@ -14,7 +14,7 @@ Without the warm-up the same 250 steps give 21.6 (one seed falls from 34 to 17).
 for no more than a 5-point drop; a policy that lost its pretraining scores near 0-12 here.
 
 The online phase runs the CLI's path (one compiled chunk looped on the host) from the
-pretrained agents, and again from the same agents saved and restored.
+pretrained agents; the agents saved with orbax restore bit for bit.
 """
 
 import jax
@@ -49,7 +49,7 @@ def _with_gamma(dataset, gamma):
     return from_arrays(*fields, gamma=gamma, metadata=dataset.metadata)
 
 
-def test_wsrl_warmup_makes_no_update_keeps_the_pretrained_score_and_resumes_bit_identically(medium, tmp_path):
+def test_wsrl_warmup_makes_no_update_keeps_the_pretrained_score_and_checkpoints_bit_identically(medium, tmp_path):
     medium = _with_gamma(medium, GAMMA)
     config = FinetuneConfig(
         method="wsrl",
@@ -90,9 +90,8 @@ def test_wsrl_warmup_makes_no_update_keeps_the_pretrained_score_and_resumes_bit_
     assert start.mean() > data_score - MARGIN  # Cal-QL learned offline (test_offline_learning's threshold)
     assert first.mean() >= start.mean() - WSRL_MARGIN
 
-    # The pretrained agents saved and restored start the same online phase, bit for bit.
+    # The pretrained agents saved and restored are bit-identical, so the same compiled online phase
+    # repeats from them (test_cli_finetune runs `--init-from` end to end and compares the numbers).
     save_agent_states(tmp_path / "pretrained", jax.device_get(pretrained), {"algo": "calql"})
     restored = restore_like(tmp_path / "pretrained", jax.eval_shape(jax.vmap(program.fresh_agent), keys))
-    again, again_start = begin(restored, keys, hparams)
-    again, again_metrics = run_chunk(again, hparams)
-    _equal((online, metrics, start_eval), (again, again_metrics, again_start))
+    _equal(restored, pretrained)
