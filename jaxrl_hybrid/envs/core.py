@@ -48,6 +48,19 @@ class Env(abc.ABC):
     def name(self) -> str:
         return self.spec.name
 
+    def state_from_obs(self, obs: jax.Array, params: Any) -> Any:
+        """The env state whose observation is `obs` (where the observation is the full state).
+
+        Comparing two dynamics from the same (s, a), as the true sim-to-real gap does, needs it.
+        """
+        raise NotImplementedError(
+            f"{self.name}: rebuilding an env state from an observation is not implemented for this env"
+        )
+
+    def step_from_obs(self, key: jax.Array, obs: jax.Array, action: jax.Array, params: Any) -> StepResult:
+        """One transition from the state that `obs` observes (see `state_from_obs`)."""
+        return self.step(key, self.state_from_obs(obs, params), action, params)
+
 
 def rescale_action(action: jax.Array, low: jax.Array, high: jax.Array) -> jax.Array:
     """Map an action in [-1, 1] onto [low, high] (actions outside are clipped first)."""

@@ -33,6 +33,27 @@ def _cartpole_derived(params: Any) -> Any:
 DERIVED_PARAMS = {"CartPole-v1": _cartpole_derived}
 
 
+def _pendulum_state(env, obs):
+    theta = jnp.arctan2(obs[1], obs[0])
+    return env.EnvState(theta=theta, theta_dot=obs[2], last_u=jnp.zeros(()), time=0)
+
+
+def _cartpole_state(env, obs):
+    return env.EnvState(x=obs[0], x_dot=obs[1], theta=obs[2], theta_dot=obs[3], time=0)
+
+
+def _mountain_car_state(env, obs):
+    return env.EnvState(position=obs[0], velocity=obs[1], time=0)
+
+
+# Envs whose observation is their whole state (up to the time step): obs -> gymnax EnvState.
+STATE_FROM_OBS = {
+    "Pendulum-v1": _pendulum_state,
+    "CartPole-v1": _cartpole_state,
+    "MountainCarContinuous-v0": _mountain_car_state,
+}
+
+
 def registered_names() -> list[str]:
     return list(gymnax.registered_envs)
 
@@ -93,6 +114,13 @@ class GymnaxEnv(Env):
     def reset(self, key: jax.Array, params: Any) -> tuple[jax.Array, Any]:
         obs, state = self._env.reset_env(key, params)
         return obs.astype(jnp.float32), state
+
+    def state_from_obs(self, obs: jax.Array, params: Any) -> Any:
+        """The gymnax state observed as `obs`, at time step 0 (Pendulum, CartPole, MountainCarContinuous)."""
+        if self.env_id not in STATE_FROM_OBS:
+            return super().state_from_obs(obs, params)
+        module = __import__(type(self._env).__module__, fromlist=["EnvState"])
+        return STATE_FROM_OBS[self.env_id](module, jnp.asarray(obs, jnp.float32))
 
     def step(self, key: jax.Array, state: Any, action: jax.Array, params: Any) -> StepResult:
         if self.spec.discrete:

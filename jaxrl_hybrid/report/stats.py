@@ -60,3 +60,28 @@ def summarize(scores, seed: int = 0) -> dict:
     x = _as_runs_by_tasks(scores)
     low, high = stratified_bootstrap_ci(x, iqm, seed=seed)
     return {"mean": mean(x), "iqm": iqm(x), "ci95": [low, high], "num_runs": int(x.shape[0])}
+
+
+def average_ranks(x) -> np.ndarray:
+    """Ranks 1..n of a 1-D array, ties sharing their average rank."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    order = np.argsort(x, kind="stable")
+    sorted_x = x[order]
+    # Runs of equal values: each gets the mean of the positions it spans.
+    boundaries = np.flatnonzero(np.diff(sorted_x) != 0) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [x.size]])
+    ranks_sorted = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    ranks = np.empty(x.size)
+    ranks[order] = ranks_sorted
+    return ranks
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation (Pearson correlation of average ranks); NaN if either is constant."""
+    rx, ry = average_ranks(x), average_ranks(y)
+    if rx.size != ry.size:
+        raise ValueError(f"spearman needs two arrays of one length, got {rx.size} and {ry.size}")
+    if rx.size < 2 or np.all(rx == rx[0]) or np.all(ry == ry[0]):
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])

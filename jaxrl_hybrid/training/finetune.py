@@ -37,7 +37,13 @@ from jaxrl_hybrid.data import sample as sample_dataset
 from jaxrl_hybrid.training import replay
 from jaxrl_hybrid.training.evaluation import evaluate
 from jaxrl_hybrid.training.offline import dataset_env, dataset_reference_returns, make_offline_program
-from jaxrl_hybrid.training.offpolicy import Learn, make_online_phase, online_schedule, replay_learn, scan_updates
+from jaxrl_hybrid.training.offpolicy import (
+    make_online_phase,
+    mixed_learn,
+    online_schedule,
+    replay_learn,
+    scan_updates,
+)
 from jaxrl_hybrid.training.program import TrainProgram
 
 METHODS = ("wsrl", "calql", "cql", "iql", "moorl", "sac")
@@ -174,20 +180,6 @@ def _online_agent(config: FinetuneConfig, spec):
             "offline normaliser; set normalize_observations=False"
         )
     return AGENTS[config.method](cfg, spec)
-
-
-def mixed_learn(agent, dataset: Dataset, num_updates: int, offline_fraction: float) -> Learn:
-    """Updates on batches with an exact `offline_fraction` of offline rows (replay.sample_mixed)."""
-    shape = (agent.config.utd, agent.config.batch_size)
-
-    def learn(agent_state, buffer, keys, hparams):
-        def one_update(state, k_sample, k_update):
-            batch = replay.sample_mixed(dataset, buffer, k_sample, shape, offline_fraction)
-            return agent.update(state, batch, k_update, hparams)
-
-        return scan_updates(one_update, agent_state, keys, num_updates)
-
-    return learn
 
 
 def reptile_step(meta, adapted, meta_lr: float):

@@ -61,6 +61,20 @@ def replay_learn(agent, num_updates: int) -> Learn:
     return learn
 
 
+def mixed_learn(agent, dataset, num_updates: int, offline_fraction: float) -> Learn:
+    """Updates on batches with an exact `offline_fraction` of offline rows first (replay.sample_mixed)."""
+    shape = (agent.config.utd, agent.config.batch_size)
+
+    def learn(agent_state, buffer, keys, hparams):
+        def one_update(state, k_sample, k_update):
+            batch = replay.sample_mixed(dataset, buffer, k_sample, shape, offline_fraction)
+            return agent.update(state, batch, k_update, hparams)
+
+        return scan_updates(one_update, agent_state, keys, num_updates)
+
+    return learn
+
+
 def make_online_phase(
     agent,
     env: Env,
@@ -74,6 +88,7 @@ def make_online_phase(
     warmup_policy: str = "random",
     learn: Learn | None = None,
     mc_gamma: float | None = None,
+    eval_params: Any = None,
 ):
     """The online loop from a given agent state: returns `(start, run_chunk)`.
 
@@ -83,7 +98,9 @@ def make_online_phase(
     frozen-policy warm-up). Every iteration of `run_chunk` then steps the envs once and calls
     `learn` (default: `num_envs` updates on replay samples). With `mc_gamma`, the buffer also
     stores each transition's discounted Monte-Carlo return-to-go, written back when its
-    episode ends (-inf, "unknown", until then), as Cal-QL's bound needs.
+    episode ends (-inf, "unknown", until then), as Cal-QL's bound needs. Evaluation runs
+    with `eval_params` (default `env_params`): a simulator-trained agent is scored in the real
+    dynamics.
     """
     if warmup_policy not in ("random", "agent"):
         raise ValueError(f"warmup_policy must be 'random' or 'agent', got {warmup_policy!r}")
@@ -168,7 +185,8 @@ def make_online_phase(
         )
         return runner.replace(agent=agent_state), (update_metrics, episode)
 
-    run_chunk = make_run_chunk(iteration, iters_per_chunk, agent, env, env_params, num_eval_episodes)
+    eval_params = env_params if eval_params is None else eval_params
+    run_chunk = make_run_chunk(iteration, iters_per_chunk, agent, env, eval_params, num_eval_episodes)
     return start, run_chunk
 
 

@@ -33,17 +33,21 @@ def critic_regression_step(
     learning_rate: jax.Array,
     tau: jax.Array,
     regulariser: Callable[[Any], tuple[jax.Array, dict[str, jax.Array]]] | None = None,
+    weights: jax.Array | None = None,
 ) -> tuple[ModelState, dict[str, jax.Array]]:
     """Train every ensemble member towards `target` (batch,), then Polyak-update the target net.
 
     `regulariser(params) -> (per-member losses (members,), metrics)` adds a term such as CQL's
-    conservative penalty to the same gradient step.
+    conservative penalty to the same gradient step. `weights` (batch,), if given, multiply
+    each example's loss before the batch mean (H2O's importance weights of sim transitions).
     """
     target = jax.lax.stop_gradient(target)
 
     def loss_fn(params):
         outputs = apply_fn(params, batch.obs, batch.action)  # (members, batch, out_dim)
         per_example = loss.loss(outputs, target[None])  # (members, batch)
+        if weights is not None:
+            per_example = per_example * jax.lax.stop_gradient(weights)[None]
         q = loss.values(outputs)
         td_loss = per_example.mean(axis=1).sum()
         if regulariser is None:
@@ -74,14 +78,15 @@ def utd_critic_updates(
     learning_rate: jax.Array,
     tau: jax.Array,
     regulariser_fn: Callable[[Any, Batch, jax.Array], Callable] | None = None,
+    weight_fn: Callable[[Any, Batch], jax.Array] | None = None,
 ) -> tuple[Any, dict[str, jax.Array]]:
     """One critic step per minibatch along `batch`'s leading (UTD) axis, as a scan.
 
     `state` is any agent state with a `critic` field; `target_fn(state, minibatch, key)`
     forms the TD target from the state as it stands before each step, and
     `regulariser_fn(state, minibatch, key)` (optional) returns the `regulariser` of
-    `critic_regression_step`. Returns the state with the new critic and the metrics of the
-    last step.
+    `critic_regression_step`, and `weight_fn(state, minibatch)` (optional) its per-example
+    `weights`. Returns the state with the new critic and the metrics of the last step.
     """
     num_updates = jax.tree.leaves(batch)[0].shape[0]
 
@@ -91,7 +96,8 @@ def utd_critic_updates(
         current = state.replace(critic=critic)
         target = target_fn(current, minibatch, k_target)
         reg = regulariser_fn(current, minibatch, k_reg) if regulariser_fn is not None else None
-        return critic_regression_step(critic, apply_fn, tx, loss, minibatch, target, learning_rate, tau, reg)
+        weights = weight_fn(current, minibatch) if weight_fn is not None else None
+        return critic_regression_step(critic, apply_fn, tx, loss, minibatch, target, learning_rate, tau, reg, weights)
 
     critic, metrics = jax.lax.scan(step, state.critic, (batch, jax.random.split(key, num_updates)))
     return state.replace(critic=critic), {k: v[-1] for k, v in metrics.items()}

@@ -46,10 +46,20 @@ def temperature_loss(log_temp, log_prob, target_entropy):
     return -log_temp * jax.lax.stop_gradient(log_prob + target_entropy)
 
 
-def update(nets, config: SACConfig, state: SACState, batch: Batch, key, hparams: SACHParams, regulariser_fn=None):
+def update(
+    nets,
+    config: SACConfig,
+    state: SACState,
+    batch: Batch,
+    key,
+    hparams: SACHParams,
+    regulariser_fn=None,
+    weight_fn=None,
+):
     """One SAC update. `batch` fields have a leading axis of `config.utd` minibatches.
 
-    `regulariser_fn(state, minibatch, key)` adds a critic penalty (CQL, Cal-QL) to each critic step.
+    `regulariser_fn(state, minibatch, key)` adds a critic penalty (CQL, Cal-QL, H2O) to each
+    critic step; `weight_fn(state, minibatch)` weights each example's TD loss (H2O).
     """
     key_critic, key_actor = jax.random.split(key)
 
@@ -64,6 +74,7 @@ def update(nets, config: SACConfig, state: SACState, batch: Batch, key, hparams:
         hparams.critic_lr,
         hparams.tau,
         regulariser_fn,
+        weight_fn,
     )
     obs = batch.obs[-1]
 
