@@ -1,5 +1,7 @@
 """Small configs shared by the training tests."""
 
+import functools
+
 import jax
 
 from jaxrl_hybrid.agents import PPOConfig, SACConfig, TD3Config
@@ -87,3 +89,38 @@ def toy_pendulum_dataset(n=400, seed=0):
     return from_arrays(
         obs, rng.uniform(-1, 1, (n, 1)), -rng.uniform(0, 10, n), obs, np.zeros(n, bool), timeouts, metadata=meta
     )
+
+
+@functools.lru_cache
+def _heavy_pole_transitions(n, seed):
+    import jax
+    import numpy as np
+
+    from jaxrl_hybrid.envs import make_pair
+
+    pair = make_pair("pendulum-heavy-pole")
+    rng = np.random.default_rng(seed)
+    # Speeds within +-6: Pendulum clips its speed at 8, where both dynamics agree.
+    theta, theta_dot = rng.uniform(-np.pi, np.pi, n), rng.uniform(-6, 6, n)
+    obs = np.stack([np.cos(theta), np.sin(theta), theta_dot], 1).astype(np.float32)
+    action = rng.uniform(-1, 1, (n, 1)).astype(np.float32)
+    step = jax.jit(jax.vmap(lambda o, a: pair.env.step_from_obs(jax.random.PRNGKey(0), o, a, pair.real_params)))
+    res = step(obs, action)
+    return obs, action, np.asarray(res.reward), np.asarray(res.obs)
+
+
+def heavy_pole_real_data(n=600, seed=0, dynamics=None):
+    """Transitions of the real side of `pendulum-heavy-pole` (pole mass 1.6) from uniformly drawn
+    states and actions, each row its own one-step episode. `dynamics` overrides the metadata."""
+    import numpy as np
+
+    from jaxrl_hybrid.data import from_arrays
+
+    obs, action, reward, next_obs = _heavy_pole_transitions(n, seed)
+    meta = {
+        "env": "gymnax:Pendulum-v1",
+        "dynamics": dynamics if dynamics is not None else {"mass": 1.6},
+        "reference_returns": {"random": -1200.0, "expert": -150.0},
+    }
+    done = np.ones(n, bool)
+    return from_arrays(obs, action, reward, next_obs, ~done, done, metadata=meta)

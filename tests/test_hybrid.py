@@ -2,16 +2,15 @@
 run with determinism, every hybrid method traced, and the data checks."""
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import heavy_pole_real_data
 
 from jaxrl_hybrid.agents import SACConfig
 from jaxrl_hybrid.agents.h2o import H2O, H2OConfig
-from jaxrl_hybrid.data import from_arrays
 from jaxrl_hybrid.envs import make_pair
 from jaxrl_hybrid.models.dynamics import DynamicsConfig
 from jaxrl_hybrid.models.gap import DiscriminatorConfig
@@ -24,30 +23,6 @@ TINY_H2O = H2OConfig(
     discriminator=DiscriminatorConfig(hidden_dims=(16, 16)),
     dynamics=DynamicsConfig(num_members=2, hidden_dims=(16,), max_epochs=2, batch_size=64),
 )
-
-
-@functools.lru_cache
-def _real_transitions(n, seed):
-    pair = make_pair("pendulum-heavy-pole")
-    rng = np.random.default_rng(seed)
-    theta, theta_dot = rng.uniform(-np.pi, np.pi, n), rng.uniform(-6, 6, n)
-    obs = np.stack([np.cos(theta), np.sin(theta), theta_dot], 1).astype(np.float32)
-    action = rng.uniform(-1, 1, (n, 1)).astype(np.float32)
-    step = jax.jit(jax.vmap(lambda o, a: pair.env.step_from_obs(jax.random.PRNGKey(0), o, a, pair.real_params)))
-    res = step(obs, action)
-    return obs, action, np.asarray(res.reward), np.asarray(res.obs)
-
-
-def real_data(n=600, seed=0, dynamics=None):
-    """Random-state transitions of the real heavy-pole Pendulum (one-step episodes)."""
-    obs, action, reward, next_obs = _real_transitions(n, seed)
-    meta = {
-        "env": "gymnax:Pendulum-v1",
-        "dynamics": dynamics if dynamics is not None else {"mass": 1.6},
-        "reference_returns": {"random": -1200.0, "expert": -150.0},
-    }
-    done = np.ones(n, bool)
-    return from_arrays(obs, action, reward, next_obs, ~done, done, metadata=meta)
 
 
 def _config(**kw):
@@ -81,7 +56,7 @@ def test_h2o_weights_and_penalty_match_numpy(gap):
     penalty is beta * (logsumexp_sim(Q + log(u / sum u)) - mean_real Q) per critic member."""
     spec = make_pair("pendulum-heavy-pole").env.spec
     agent = H2O(dataclasses.replace(TINY_H2O, batch_size=8, real_fraction=0.25, gap=gap), spec)
-    data = real_data(n=200)
+    data = heavy_pole_real_data(n=200)
     n_real, key = 2, jax.random.PRNGKey(3)
     hparams = agent.default_hparams(h2o_beta=0.5)
     batch = _minibatch()
@@ -121,7 +96,7 @@ def test_h2o_weights_and_penalty_match_numpy(gap):
 def test_h2o_runs_end_to_end_and_is_deterministic():
     """The discriminator variant runs (the model variant's pieces are checked above and its
     program is traced below): two seeds, twice, bit-identical."""
-    program = make_hybrid_program(_config(), real_data())
+    program = make_hybrid_program(_config(), heavy_pole_real_data())
     assert program.num_chunks == 2 and program.reference_returns == (-1200.0, -150.0)
     keys = jax.random.split(jax.random.PRNGKey(0), 2)
     train = jax.jit(jax.vmap(program.train))
@@ -150,7 +125,7 @@ def test_h2o_runs_end_to_end_and_is_deterministic():
 )
 def test_other_methods_trace(method, gap, agent):
     config = _config(method=method, gap=gap or "discriminator", agent=agent)
-    out = jax.eval_shape(make_hybrid_program(config, real_data()).train, jax.random.PRNGKey(0))
+    out = jax.eval_shape(make_hybrid_program(config, heavy_pole_real_data()).train, jax.random.PRNGKey(0))
     assert out["metrics"]["eval_returns"].shape == (2, 1)
     if gap == "model":
         assert out["runner"].agent.disc is None and out["runner"].agent.dynamics is not None
@@ -158,9 +133,9 @@ def test_other_methods_trace(method, gap, agent):
 
 def test_hybrid_refuses_data_from_the_wrong_side():
     with pytest.raises(ValueError, match="not the real side"):
-        make_hybrid_program(_config(), real_data(dynamics={"mass": 1.0}))
+        make_hybrid_program(_config(), heavy_pole_real_data(dynamics={"mass": 1.0}))
     with pytest.raises(ValueError, match="is for gymnax:CartPole-v1"):
-        make_hybrid_program(_config(shift="cartpole-heavy-pole"), real_data())
+        make_hybrid_program(_config(shift="cartpole-heavy-pole"), heavy_pole_real_data())
     with pytest.raises(ValueError, match="method must be one of"):
         HybridConfig(method="h2o+")
     with pytest.raises(ValueError, match="gap must be one of"):

@@ -25,13 +25,13 @@ and a 5,000-step warm-up; `jaxrl-hybrid finetune` has those as its defaults.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 SHIFT = "pendulum-heavy-pole"
 DATA_SETTINGS = {
+    "env": "gymnax:Pendulum-v1",
     "shift": SHIFT,
     "side": "real",
     "kind": "medium",
@@ -49,34 +49,9 @@ LABELS = {"wsrl": "WSRL (no offline data)", "calql": "Cal-QL (keeps data, 50/50)
 
 def dataset_path(data_dir: Path) -> Path:
     """The cached dataset, regenerated when missing or made with other settings."""
-    from jaxrl_hybrid.data import save
-    from jaxrl_hybrid.training.collect import CollectConfig, collect, train_behaviour_policies
+    from jaxrl_hybrid.training.collect import cached_dataset
 
-    path = data_dir / f"{SHIFT}-real-medium.hdf5"
-    stamp = data_dir / f"{SHIFT}-real-medium.settings.json"
-    if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == DATA_SETTINGS:
-        print(f"data: reusing {path}", flush=True)
-        return path
-    data_dir.mkdir(parents=True, exist_ok=True)
-    b = DATA_SETTINGS["behaviour"]
-    config = CollectConfig(
-        env="gymnax:Pendulum-v1",
-        shift=SHIFT,
-        side="real",
-        train_steps=b["train_steps"],
-        hidden_dims=tuple(b["hidden_dims"]),
-        batch_size=b["batch_size"],
-        learning_rate=b["learning_rate"],
-        num_snapshot_episodes=10,
-        num_reference_episodes=20,
-    )
-    print(f"data: training the behaviour SAC in the real {SHIFT} Pendulum ({b['train_steps']} steps)", flush=True)
-    policies = train_behaviour_policies(config, seed=DATA_SETTINGS["seed"])
-    dataset = collect(policies, DATA_SETTINGS["kind"], DATA_SETTINGS["size"], DATA_SETTINGS["seed"])
-    save(dataset, path, overwrite=True)
-    stamp.write_text(json.dumps(DATA_SETTINGS, indent=2))
-    print(f"data: wrote {path}", flush=True)
-    return path
+    return cached_dataset(data_dir / f"{SHIFT}-real-medium.hdf5", DATA_SETTINGS, stream=sys.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:

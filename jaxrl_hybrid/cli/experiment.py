@@ -22,6 +22,7 @@ from jaxrl_hybrid.data.stats import normalized_score
 from jaxrl_hybrid.logging import Progress, RunDir
 from jaxrl_hybrid.report import summarize
 from jaxrl_hybrid.training import TrainConfig, make_program
+from jaxrl_hybrid.training.hybrid import HybridConfig
 
 
 def seed_keys(seed: int, num_seeds: int) -> jax.Array:
@@ -50,7 +51,7 @@ def parse_grid(specs: tuple[str, ...] | list[str], hparams_cls) -> list[dict[str
 
 
 def run_experiment(
-    config: TrainConfig,
+    config: TrainConfig | HybridConfig,
     *,
     num_seeds: int,
     seed: int,
@@ -62,7 +63,7 @@ def run_experiment(
 ) -> dict[str, Any]:
     """Train `num_seeds` seeds for every grid point in one vmapped program; write the run folder.
 
-    Offline configs read `config.dataset` unless the loaded `dataset` is passed.
+    Offline and hybrid configs read `config.dataset` unless the loaded `dataset` is passed.
     """
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")

@@ -221,10 +221,14 @@ def train(args: Train) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from jaxrl_hybrid.cli import dataset
     from jaxrl_hybrid.cli.finetune import Finetune, finetune
+    from jaxrl_hybrid.cli.gap import Gap, gap
+    from jaxrl_hybrid.cli.hybrid import Hybrid, hybrid
 
     commands = (
         Annotated[Train, tyro.conf.subcommand("train")]
         | Annotated[Finetune, tyro.conf.subcommand("finetune")]
+        | Annotated[Hybrid, tyro.conf.subcommand("hybrid")]
+        | Annotated[Gap, tyro.conf.subcommand("gap")]
         | Annotated[
             dataset.DatasetCommand,
             tyro.conf.subcommand("dataset", description="Generate, inspect and corrupt offline datasets."),
@@ -236,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
             train(args)
         elif isinstance(args, Finetune):
             finetune(args)
+        elif isinstance(args, Hybrid):
+            hybrid(args)
+        elif isinstance(args, Gap):
+            gap(args)
         else:
             dataset.run(args)
     except (ValueError, TypeError, FileExistsError, FileNotFoundError, IsADirectoryError, NotImplementedError) as e:

@@ -7,11 +7,14 @@ the mean of -log_ratio over a few perturbed copies of the simulator's next state
 (a) H2O's discriminators: D_sa(s, a) and D_sas(s, a, s') classify real (class 0) against sim
     (class 1). D_sas's logits are added to D_sa's, so by Bayes' rule the dynamics ratio is
     just D_sas's logit difference: log P_real(s'|s,a)/P_sim(s'|s,a) = adv_real - adv_sim.
-(b) Ours, from the learned real-dynamics ensemble (`models.dynamics`): how unlikely the
-    simulator's next observation is under the model's predictive Gaussian,
-    gap = log(1 + z^2 / 2) with z^2 the squared standardised distance summed over observation
-    dims (total = aleatoric + epistemic variance). The log keeps it on a scale H2O's weights can use;
-    the ranking is that of z^2; log_ratio = -gap, so exp(log_ratio) = 1 / (1 + z^2 / 2) in (0, 1].
+(b) Ours, from the learned real-dynamics ensemble (`models.dynamics`). The simulator and the
+    model are both near-deterministic, so a density ratio of the two is ill-posed; as H2O's
+    discriminators do with their input noise, both are smoothed by Gaussian noise of std
+    sigma: P_real ~ N(mu, v + sigma^2) (v the model's total variance, aleatoric + epistemic)
+    and P_sim ~ N(s'_sim, sigma^2). At s' = s'_sim:
+    log_ratio = -1/2 sum_d [(s'_sim - mu)^2 / (v + sigma^2) + log(1 + v / sigma^2)] <= 0,
+    summed over observation dims: how unlikely the simulator's next observation is under
+    the model, and the weight exp(log_ratio) is in (0, 1] as H2O's clip asks.
 
 `bind_gap(...)` turns either into `gap(s, a) -> (batch,)` by stepping the simulator from s.
 """
@@ -120,17 +123,18 @@ class Discriminators:
         return state, {"d_sa_loss": l_sa, "d_sas_loss": l_sas}
 
 
-def model_gap(model: DynamicsModel, obs, action, next_obs) -> jax.Array:
-    """log(1 + z^2 / 2): z^2 the squared distance of `next_obs` from the model's predictive mean,
-    in units of its total standard deviation, summed over observation dims. (batch,)"""
+def model_gap(model: DynamicsModel, obs, action, next_obs, smoothing: float = 0.1) -> jax.Array:
+    """-log_ratio of (b) above: the smoothed log density ratio of `next_obs` under the simulator
+    against the real-dynamics model, over observation dims. >= 0. (batch,)"""
     pred = predict(model, obs, action)
     d = model.obs_dim
-    z2 = jnp.sum(jnp.square(next_obs - pred.mean[..., :d]) / pred.total_var[..., :d], axis=-1)
-    return jnp.log1p(0.5 * z2)
+    var = pred.total_var[..., :d] + smoothing**2
+    z2 = jnp.square(next_obs - pred.mean[..., :d]) / var
+    return 0.5 * jnp.sum(z2 + jnp.log(var / smoothing**2), axis=-1)
 
 
-def model_log_ratio(model: DynamicsModel) -> LogRatio:
-    return lambda obs, action, next_obs: -model_gap(model, obs, action, next_obs)
+def model_log_ratio(model: DynamicsModel, smoothing: float = 0.1) -> LogRatio:
+    return lambda obs, action, next_obs: -model_gap(model, obs, action, next_obs, smoothing)
 
 
 def dynamics_gap(log_ratio: LogRatio, key, obs, action, next_obs, num_samples: int, noise: float) -> jax.Array:
@@ -211,6 +215,7 @@ class GapStudyConfig:
     disc_learning_rate: float = 3e-4
     num_next_samples: int = 10
     next_state_noise: float = 0.1
+    model_smoothing: float = 0.1  # sigma of the model gap, (b) above
 
 
 @struct.dataclass
@@ -265,5 +270,5 @@ def gap_functions(fitted: FittedGaps, env, sim_params, config: GapStudyConfig = 
 
     return {
         "discriminator": bind_gap(disc_log_ratio, env, sim_params, config.num_next_samples, config.next_state_noise),
-        "model": bind_gap(model_log_ratio(fitted.dynamics), env, sim_params),
+        "model": bind_gap(model_log_ratio(fitted.dynamics, config.model_smoothing), env, sim_params),
     }

@@ -27,10 +27,21 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
     """Build the env, the agent and the loop that `config` names.
 
     Offline algorithms read `config.dataset` (or take an already loaded `dataset`) and
-    evaluate in the env its metadata names.
+    evaluate in the env its metadata names. A `training.hybrid.HybridConfig` builds the
+    hybrid (simulator + real data) program.
     """
     from jaxrl_hybrid.agents import OFFLINE_AGENTS
     from jaxrl_hybrid.envs import make_env
+    from jaxrl_hybrid.training.hybrid import HybridConfig, make_hybrid_program
+
+    if isinstance(config, HybridConfig):
+        if dataset is None:
+            if config.dataset is None:
+                raise ValueError("hybrid training needs the real dataset (HybridConfig.dataset / --dataset)")
+            from jaxrl_hybrid.data import load
+
+            dataset = load(config.dataset)
+        return make_hybrid_program(config, dataset)
 
     if config.algo in OFFLINE_AGENTS:
         from jaxrl_hybrid.training.offline import dataset_env, make_offline_program

@@ -493,3 +493,44 @@ def generate(config: CollectConfig, kind: str, size: int, seed: int = 0, stream:
     if kind != "random" and config.resolved_train_steps == 0:
         raise ValueError(f"kind {kind!r} needs trained policies; train_steps=0 only allows 'random'")
     return collect(train_behaviour_policies(config, seed, stream=stream), kind, size, seed)
+
+
+def cached_dataset(path, settings: dict[str, Any], stream: TextIO | None = sys.stderr):
+    """The dataset at `path` (an .hdf5 file) if it was generated with exactly `settings`, else
+    generate it, save it, and stamp it with `settings` (beside it, `<name>.settings.json`).
+
+    `settings`: {"env", "shift", "side", "kind", "size", "seed", "behaviour": {"train_steps",
+    "hidden_dims", "batch_size", "learning_rate"}}. The stamp is written last, so a run killed
+    mid-generation regenerates. Returns the path.
+    """
+    import json
+    from pathlib import Path
+
+    from jaxrl_hybrid.data import save
+
+    path = Path(path)
+    stamp = path.with_name(path.name.removesuffix(".hdf5") + ".settings.json")
+    if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == settings:
+        _log(stream, f"data: reusing {path}")
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    b = settings["behaviour"]
+    config = CollectConfig(
+        env=settings["env"],
+        shift=settings["shift"],
+        side=settings["side"],
+        train_steps=b["train_steps"],
+        hidden_dims=tuple(b["hidden_dims"]),
+        batch_size=b["batch_size"],
+        learning_rate=b["learning_rate"],
+        num_snapshot_episodes=10,
+        num_reference_episodes=20,
+    )
+    where = f"the {settings['side']} {settings['shift']}" if settings["shift"] else settings["env"]
+    _log(stream, f"data: training the behaviour SAC in {where} ({b['train_steps']} steps)")
+    policies = train_behaviour_policies(config, seed=settings["seed"], stream=stream)
+    dataset = collect(policies, settings["kind"], settings["size"], settings["seed"])
+    save(dataset, path, overwrite=True)
+    stamp.write_text(json.dumps(settings, indent=2))
+    _log(stream, f"data: wrote {path}")
+    return path

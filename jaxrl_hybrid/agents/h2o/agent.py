@@ -78,7 +78,7 @@ class H2O(SAC):
     def log_ratio_fn(self, state: H2OState):
         """log P_real(s'|s,a) / P_sim(s'|s,a) of the configured estimator, at the current state."""
         if self.config.gap == "model":
-            return model_log_ratio(state.dynamics)
+            return model_log_ratio(state.dynamics, self.config.model_smoothing)
         return lambda obs, action, next_obs: self.discriminators.log_ratio(state.disc, obs, action, next_obs)
 
     def gap(self, state: H2OState, key, obs, action, next_obs) -> jax.Array:

@@ -21,8 +21,7 @@ class H2OConfig(SACConfig):
     (H2O's D_sa / D_sas, trained alongside) or "model" (our learned real-dynamics ensemble,
     fitted on the real data before training). H2O's u(s, a) averages -log_ratio over
     `num_next_samples` copies of s' perturbed by `next_state_noise`; the model gap is
-    evaluated at s' itself (its ensemble already says how uncertain it is, and a fixed
-    perturbation would swamp a confident model's standardised distance).
+    evaluated at s' itself, its densities smoothed by `model_smoothing` (`models.gap`).
     """
 
     backup_entropy: bool = False
@@ -32,6 +31,7 @@ class H2OConfig(SACConfig):
     dynamics: DynamicsConfig = DynamicsConfig()
     num_next_samples: int = 10
     next_state_noise: float = 0.1
+    model_smoothing: float = 0.1
     ratio_clip: tuple[float, float] = (1e-5, 1.0)
     gap_clip: tuple[float, float] = (1e-10, 10.0)
 

@@ -1,0 +1,76 @@
+"""`jaxrl-hybrid gap` (the report, the heat map) and `jaxrl-hybrid hybrid` (config and refusals)."""
+
+import json
+
+import pytest
+from helpers import heavy_pole_real_data
+
+from jaxrl_hybrid.agents.h2o import H2OConfig
+from jaxrl_hybrid.cli.hybrid import Hybrid, build_hybrid_config
+from jaxrl_hybrid.cli.main import main
+from jaxrl_hybrid.data import save
+
+pytestmark = pytest.mark.xdist_group("gap")
+
+TINY_GAP = ["--model-hidden-dims", "16", "--model-members", "2", "--model-epochs", "3",
+            "--disc-hidden-dims", "16", "--disc-steps", "100", "--num-next-samples", "2"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    real, sim = folder / "real.hdf5", folder / "sim.hdf5"
+    save(heavy_pole_real_data(n=300), real)
+    save(heavy_pole_real_data(n=300, dynamics={"mass": 1.0}), sim)
+    return str(real), str(sim)
+
+
+def test_gap_writes_report_json_and_heat_map(tmp_path, data_files, capsys):
+    out = tmp_path / "gap"
+    argv = ["gap", "--sim", "gymnax:Pendulum-v1", "--shift", "pendulum-heavy-pole", "--dataset", data_files[0]]
+    assert main([*argv, *TINY_GAP, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Spearman" in printed and "gap_heatmap.png" in printed
+    summary = json.loads((out / "gap.json").read_text())
+    assert set(summary["spearman"]) == {"discriminator", "model"}
+    for rho in summary["spearman"].values():
+        assert -1.0 <= rho["holdout"] <= 1.0 and -1.0 <= rho["slice"] <= 1.0
+    assert summary["num_holdout"] == 30 and summary["true_gap"]["holdout"]["mean"] > 0.05
+    assert summary["slice"]["labels"] == ["pole angle theta (rad)", "action (torque command)"]
+    report = (out / "report.md").read_text()
+    assert "| model |" in report and "![gap heat map](gap_heatmap.png)" in report
+    assert (out / "gap_heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    # An existing run folder is kept unless --overwrite.
+    assert main([*argv, *TINY_GAP, "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--sim", "gymnax:CartPole-v1"], "is not the env of --shift"),
+        (["--dataset", "SIM"], "not the real side"),
+        (["--dataset", ""], "--dataset is required"),
+        (["--shift", "pendulum-nowhere"], "unknown dynamics shift"),
+    ],
+)
+def test_gap_refusals(tmp_path, data_files, capsys, extra, message):
+    argv = ["gap", "--dataset", data_files[0], "--out", str(tmp_path / "g"), *extra]
+    argv = [data_files[1] if a == "SIM" else a for a in argv]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_hybrid_cli_builds_the_configs_and_refuses_bad_input(tmp_path, data_files, capsys):
+    args = Hybrid(method="h2o", gap="model", dataset=data_files[0], hidden_dims=(32,), model_epochs=7)
+    config = build_hybrid_config(args)
+    assert isinstance(config.agent, H2OConfig) and config.agent.dynamics.max_epochs == 7
+    assert config.algo == "h2o-model" and config.eval_every == 2000 and config.env == "gymnax:Pendulum-v1"
+    assert type(build_hybrid_config(Hybrid(method="sac-mix", dataset="x")).agent).__name__ == "SACConfig"
+    out = str(tmp_path / "h")
+    assert main(["hybrid", "--out", out]) == 2
+    assert "--dataset is required" in capsys.readouterr().err
+    assert main(["hybrid", "--dataset", data_files[1], "--out", out]) == 2
+    assert "not the real side" in capsys.readouterr().err
+    assert main(["hybrid", "--dataset", data_files[0], "--hparam", "h2o_gamma=1", "--out", out]) == 2
+    assert "has no field 'h2o_gamma'" in capsys.readouterr().err
