@@ -94,6 +94,7 @@ def test_failed_run_leaves_existing_folder_intact(tmp_path, monkeypatch):
         (["--hparam", "learning_rate=1e-3"], "has no field 'learning_rate'"),
         (["--env-override", "gravty=3"], "no dynamics parameter 'gravty'"),
         (["--env", "brax:hopper", "--critic-loss", "two_hot"], "--v-min and --v-max"),
+        (["--model-rollouts"], "--model-rollouts augments offline datasets"),
     ],
 )
 def test_bad_input_gets_a_clear_error(tmp_path, capsys, args, message):

@@ -74,6 +74,16 @@ class Train:
     """same as --hparam, e.g. --grid cql_alpha=1,5,10"""
     env_override: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
     """dynamics parameter NAME=VALUE (repeatable), e.g. gravity=15"""
+    model_rollouts: bool = False
+    """offline cql/iql/riql/td3bc: mix short rollouts of a learned dynamics model into every batch (MOPO)"""
+    rollout_horizon: int = 5
+    rollout_penalty: float = 1.0
+    """MOPO's lambda: model rewards minus lambda * the ensemble's largest predicted std norm"""
+    rollout_real_fraction: float = 0.5
+    """share of dataset rows in each batch with --model-rollouts"""
+    model_hidden_dims: tuple[int, ...] = (200, 200, 200)
+    """dynamics ensemble widths (--model-rollouts)"""
+    model_epochs: int = 100
 
 
 def _pairs(specs, flag):
@@ -141,6 +151,17 @@ def build_config(args: Train, dataset=None):
             kwargs["critic_loss"] = _critic_loss(args, env)  # RIQL keeps its Huber default unless asked
         if args.algo == "cql" or args.algo == "calql":
             kwargs["num_min_critics"] = min(2, kwargs.get("num_critics", 2))
+        rollouts = None
+        if args.model_rollouts:
+            from jaxrl_hybrid.models.dynamics import DynamicsConfig
+            from jaxrl_hybrid.models.rollouts import ModelRollouts
+
+            rollouts = ModelRollouts(
+                horizon=args.rollout_horizon,
+                penalty=args.rollout_penalty,
+                real_fraction=args.rollout_real_fraction,
+                dynamics=DynamicsConfig(hidden_dims=args.model_hidden_dims, max_epochs=args.model_epochs),
+            )
         return TrainConfig(
             algo=args.algo,
             env=env,
@@ -149,9 +170,12 @@ def build_config(args: Train, dataset=None):
             num_eval_episodes=args.num_eval_episodes,
             agent=cls.Config(**kwargs),
             dataset=args.dataset,
+            model_rollouts=rollouts,
         )
     if args.dataset is not None:
         raise ValueError(f"--algo {args.algo} trains online; --dataset is for the offline algorithms")
+    if args.model_rollouts:
+        raise ValueError(f"--model-rollouts augments offline datasets; --algo {args.algo} trains online")
     critic_loss = _critic_loss(args, args.env)
     if args.algo == "ppo":
         agent_cfg = cls.Config(hidden_dims=args.hidden_dims or (64, 64), critic_loss=critic_loss)

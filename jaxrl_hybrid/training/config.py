@@ -15,7 +15,8 @@ class TrainConfig:
     `make_env`. Off-policy loops spend `learning_starts` steps on random actions before updating.
     Offline algorithms train on `dataset` (a path `jaxrl_hybrid.data.load` reads): then
     `total_steps` and `eval_every` count updates, and evaluation runs in the env (and
-    dynamics) the dataset's metadata names.
+    dynamics) the dataset's metadata names; with `model_rollouts` their batches also mix in
+    short rollouts of a learned dynamics model (`jaxrl_hybrid.models.rollouts`).
     """
 
     algo: str = "sac"
@@ -29,6 +30,7 @@ class TrainConfig:
     num_eval_episodes: int = 10
     agent: Any = None
     dataset: str | None = None
+    model_rollouts: Any = None  # models.rollouts.ModelRollouts: MBPO/MOPO augmentation of offline batches
 
     def __post_init__(self):
         for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes"):
@@ -43,4 +45,6 @@ class TrainConfig:
         out["env_overrides"] = dict(self.env_overrides)
         if self.agent is not None:
             out["agent"] = {"type": type(self.agent).__name__, **dataclasses.asdict(self.agent)}
+        if self.model_rollouts is None:
+            out.pop("model_rollouts")
         return out

@@ -14,6 +14,8 @@ from flax import struct
 
 from jaxrl_hybrid.data import Dataset, ObsNormalizer, normalize_observations, obs_normalizer, sample
 from jaxrl_hybrid.envs.core import Env
+from jaxrl_hybrid.models.rollouts import model_rollout
+from jaxrl_hybrid.training import replay
 from jaxrl_hybrid.training.program import TrainProgram, make_run_chunk
 
 
@@ -21,6 +23,12 @@ from jaxrl_hybrid.training.program import TrainProgram, make_run_chunk
 class OfflineRunner:
     agent: Any
     key: jax.Array
+    model: Any = None  # DynamicsModel, with model rollouts
+    model_buffer: Any = None  # ReplayBuffer of model transitions, with model rollouts
+
+# Offline agents whose batches may mix in model rollouts (Cal-QL needs Monte-Carlo returns and
+# ReBRAC the data's next actions, which model transitions lack; BC would imitate its own policy).
+ROLLOUT_ALGOS = ("cql", "iql", "riql", "td3bc")
 
 
 class NormalizedAgent:
@@ -53,6 +61,9 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
         actor = NormalizedAgent(agent, normalizer)
     else:
         actor = agent
+    rollouts = getattr(config, "model_rollouts", None)
+    if rollouts is not None:
+        _check_rollouts(agent.name, dataset)
     updates_per_chunk = config.eval_every
     num_chunks = config.total_steps // updates_per_chunk
     if num_chunks < 1:
@@ -63,11 +74,36 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
 
     def init(key, hparams) -> OfflineRunner:
         key, key_agent = jax.random.split(key)
-        return OfflineRunner(agent=agent.init(key_agent), key=key)
+        runner = OfflineRunner(agent=agent.init(key_agent), key=key)
+        if rollouts is None:
+            return runner
+        from jaxrl_hybrid.models.dynamics import fit
+
+        key, key_model = jax.random.split(key)
+        example = jax.tree.map(lambda x: x[0], sample(dataset, key, (1,)).replace(next_action=None, mc_return=None))
+        return runner.replace(
+            key=key,
+            model=fit(key_model, dataset, rollouts.dynamics)[0],
+            model_buffer=replay.init_buffer(rollouts.buffer_size, example),
+        )
 
     def iteration(runner: OfflineRunner, hparams):
-        key, key_sample, key_update = jax.random.split(runner.key, 3)
-        batch = sample(dataset, key_sample, shape)
+        if rollouts is None:
+            key, key_sample, key_update = jax.random.split(runner.key, 3)
+            batch = sample(dataset, key_sample, shape)
+        else:
+            key, key_sample, key_update, key_start, key_rollout = jax.random.split(runner.key, 5)
+            start = sample(dataset, key_start, (rollouts.rollout_batch,)).obs
+            model_data = model_rollout(
+                runner.model,
+                key_rollout,
+                start,
+                lambda obs, k: agent.act(runner.agent, obs, k, False, hparams),
+                rollouts.horizon,
+                rollouts.penalty,
+            )
+            runner = runner.replace(model_buffer=replay.add_batch(runner.model_buffer, model_data))
+            batch = replay.sample_mixed(dataset, runner.model_buffer, key_sample, shape, rollouts.real_fraction)
         state, metrics = agent.update(runner.agent, batch, key_update, hparams)
         return runner.replace(agent=state, key=key), (metrics, None)
 
@@ -81,6 +117,16 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
         default_hparams=agent.default_hparams(),
         reference_returns=dataset_reference_returns(dataset),
     )
+
+
+def _check_rollouts(algo: str, dataset: Dataset) -> None:
+    if algo not in ROLLOUT_ALGOS:
+        raise ValueError(f"model rollouts are for the offline algorithms {ROLLOUT_ALGOS}, not {algo!r}")
+    if bool(jax.numpy.any(dataset.terminals)):
+        raise NotImplementedError(
+            "model rollouts: the dynamics model does not predict termination, and this dataset has terminal "
+            "transitions; use data without terminals (Pendulum, MountainCar without the goal) or no rollouts"
+        )
 
 
 def check_mc_discount(algo: str | None, hparams, dataset: Dataset) -> None:
