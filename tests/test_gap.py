@@ -92,11 +92,16 @@ def test_dynamics_model_heldout_nll_improves_and_beats_constant_delta(fitted):
     curve = np.nanmean(np.asarray(history["holdout_nll"]), axis=-1)
     assert curve[-1] < curve[0] - 2.0 < np.asarray(history["initial_holdout_nll"]).mean()
     rows = (data.observations[holdout], data.actions[holdout], data.next_observations[holdout], data.rewards[holdout])
-    nll = float(dyn.member_nll(model, *rows).mean())
-    baseline = float(dyn.constant_delta_nll(model, rows[0], rows[2], rows[3]).mean())
-    assert nll < baseline - 3.0, (nll, baseline)
-    pred = dyn.predict(model, rows[0], rows[1])
+
+    @jax.jit
+    def evaluate(model, rows):
+        nll = dyn.member_nll(model, *rows).mean()
+        baseline = dyn.constant_delta_nll(model, rows[0], rows[2], rows[3]).mean()
+        pred = dyn.predict(model, rows[0], rows[1])
+        return nll, baseline, pred, dyn.sample_next(model, jax.random.PRNGKey(1), rows[0], rows[1])[:2]
+
+    nll, baseline, pred, (next_obs, reward) = evaluate(model, rows)
+    assert float(nll) < float(baseline) - 3.0, (nll, baseline)
     assert pred.mean.shape == (400, 4) and bool(jnp.all(pred.epistemic_var >= 0))
-    next_obs, reward, _ = dyn.sample_next(model, jax.random.PRNGKey(1), rows[0], rows[1])
     assert next_obs.shape == (400, 3) and reward.shape == (400,)
     assert float(jnp.abs(next_obs - rows[2]).mean()) < 0.1

@@ -173,3 +173,28 @@ def run_experiment(
     path = run_dir.commit()
     summary["out"] = str(path)
     return summary
+
+
+def run_cli_experiment(config, args, *, out: str, grid, dataset, what: str = "final return") -> dict[str, Any]:
+    """`run_experiment` for a CLI command (`args` has num_seeds, seed, overwrite), then the
+    summary lines: `what` over the seeds, the normalised score, and where the files are."""
+    summary = run_experiment(
+        config,
+        num_seeds=args.num_seeds,
+        seed=args.seed,
+        out=out,
+        overwrite=args.overwrite,
+        hparam_grid=grid,
+        dataset=dataset,
+        extra_config={"cli": dataclasses.asdict(args)},
+    )
+    if "iqm" in summary:
+        print(
+            f"{what} over {args.num_seeds} seeds: mean {summary['mean']:.2f}, IQM {summary['iqm']:.2f} "
+            f"(95% CI {summary['ci95'][0]:.2f} .. {summary['ci95'][1]:.2f})"
+        )
+    if "normalized" in summary:
+        norm = summary["normalized"]
+        print(f"normalised score: IQM {norm['iqm']:.1f} (95% CI {norm['ci95'][0]:.1f} .. {norm['ci95'][1]:.1f})")
+    print(f"summary: {summary['out']}/summary.json  report: {summary['out']}/report.md")
+    return summary

@@ -91,7 +91,7 @@ def build_hybrid_config(args: Hybrid):
 
 
 def hybrid(args: Hybrid) -> dict:
-    from jaxrl_hybrid.cli.experiment import parse_grid, run_experiment
+    from jaxrl_hybrid.cli.experiment import parse_grid, run_cli_experiment
     from jaxrl_hybrid.data import load
     from jaxrl_hybrid.training import make_program
 
@@ -100,20 +100,6 @@ def hybrid(args: Hybrid) -> dict:
     hparams_cls = type(make_program(config, dataset).default_hparams)
     grid = parse_grid(args.hparam, hparams_cls)
     out = args.out or f"runs/{config.algo}_{args.shift}_s{args.seed}"
-    summary = run_experiment(
-        config,
-        num_seeds=args.num_seeds,
-        seed=args.seed,
-        out=out,
-        overwrite=args.overwrite,
-        hparam_grid=grid,
-        dataset=dataset,
-        extra_config={"cli": dataclasses.asdict(args)},
+    return run_cli_experiment(
+        config, args, out=out, grid=grid, dataset=dataset, what="final return in the real dynamics"
     )
-    if "iqm" in summary:
-        print(
-            f"final return in the real dynamics over {args.num_seeds} seeds: IQM {summary['iqm']:.2f} "
-            f"(95% CI {summary['ci95'][0]:.2f} .. {summary['ci95'][1]:.2f})"
-        )
-    print(f"summary: {summary['out']}/summary.json  report: {summary['out']}/report.md")
-    return summary

@@ -209,7 +209,7 @@ def build_config(args: Train, dataset=None):
 
 def train(args: Train) -> dict:
     from jaxrl_hybrid.agents import AGENTS, OFFLINE_AGENTS
-    from jaxrl_hybrid.cli.experiment import parse_grid, run_experiment
+    from jaxrl_hybrid.cli.experiment import parse_grid, run_cli_experiment
 
     dataset = None
     if args.algo in OFFLINE_AGENTS and args.dataset is not None:
@@ -220,26 +220,7 @@ def train(args: Train) -> dict:
     grid = parse_grid((*args.hparam, *args.grid), AGENTS[args.algo].HParams)
     env_slug = config.env.replace(":", "_").replace("/", "_")
     out = args.out or f"runs/{args.algo}_{env_slug}_s{args.seed}"
-    summary = run_experiment(
-        config,
-        num_seeds=args.num_seeds,
-        seed=args.seed,
-        out=out,
-        overwrite=args.overwrite,
-        hparam_grid=grid,
-        dataset=dataset,
-        extra_config={"cli": dataclasses.asdict(args)},
-    )
-    if "iqm" in summary:
-        print(
-            f"final return over {args.num_seeds} seeds: mean {summary['mean']:.2f}, IQM {summary['iqm']:.2f} "
-            f"(95% CI {summary['ci95'][0]:.2f} .. {summary['ci95'][1]:.2f})"
-        )
-    if "normalized" in summary:
-        norm = summary["normalized"]
-        print(f"normalised score: IQM {norm['iqm']:.1f} (95% CI {norm['ci95'][0]:.1f} .. {norm['ci95'][1]:.1f})")
-    print(f"summary: {summary['out']}/summary.json  report: {summary['out']}/report.md")
-    return summary
+    return run_cli_experiment(config, args, out=out, grid=grid, dataset=dataset)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ import jax
 
 from jaxrl_hybrid.data import Dataset
 from jaxrl_hybrid.training.offline import dataset_reference_returns
-from jaxrl_hybrid.training.offpolicy import make_online_phase, mixed_learn, online_schedule, replay_learn
+from jaxrl_hybrid.training.offpolicy import make_offpolicy_program, mixed_learn
 from jaxrl_hybrid.training.program import TrainProgram
 
 HYBRID_METHODS = ("h2o", "sac-mix", "sac-sim")
@@ -118,45 +118,26 @@ def make_hybrid_program(config: HybridConfig, dataset: Dataset) -> TrainProgram:
     check_real_dataset(dataset, config.shift, config.dataset or "the dataset")
     pair = make_pair(config.shift)
     agent = hybrid_agent(config, pair.env.spec)
-    num_envs = config.num_envs
-    warmup_iters, iters_per_chunk, steps_per_chunk, num_chunks = online_schedule(
-        ("total_steps", config.total_steps), ("learning_starts", config.learning_starts), config.eval_every, num_envs
-    )
     if config.method == "sac-sim":
-        learn = replay_learn(agent, num_envs)
+        learn = None  # replay samples only
     else:
-        learn = mixed_learn(agent, dataset, num_envs, config.real_fraction)
-    start, run_chunk = make_online_phase(
+        learn = mixed_learn(agent, dataset, config.num_envs, config.real_fraction)
+    init_agent = None
+    if config.method == "h2o" and config.gap == "model":
+
+        def init_agent(key):
+            from jaxrl_hybrid.models.dynamics import fit
+
+            key_agent, key_model = jax.random.split(key)
+            return agent.init(key_agent, dynamics=fit(key_model, dataset, agent.config.dynamics)[0])
+
+    return make_offpolicy_program(
         agent,
         pair.env,
         pair.sim_params,
-        num_envs=num_envs,
-        buffer_size=config.buffer_size,
-        iters_per_chunk=iters_per_chunk,
-        num_eval_episodes=config.num_eval_episodes,
-        warmup_iters=warmup_iters,
+        config,
         learn=learn,
         eval_params=pair.real_params,
-    )
-    fits_model = config.method == "h2o" and config.gap == "model"
-
-    def init(key, hparams):
-        key, key_agent, key_reset, key_warmup = jax.random.split(key, 4)
-        if fits_model:
-            from jaxrl_hybrid.models.dynamics import fit
-
-            key_agent, key_model = jax.random.split(key_agent)
-            state = agent.init(key_agent, dynamics=fit(key_model, dataset, agent.config.dynamics)[0])
-        else:
-            state = agent.init(key_agent)
-        return start(state, (key, key_reset, key_warmup), hparams)
-
-    return TrainProgram(
-        init=init,
-        run_chunk=run_chunk,
-        num_chunks=num_chunks,
-        steps_per_chunk=steps_per_chunk,
-        warmup_steps=warmup_iters * num_envs,
-        default_hparams=agent.default_hparams(),
+        init_agent=init_agent,
         reference_returns=dataset_reference_returns(dataset),
     )

@@ -26,6 +26,7 @@ class OfflineRunner:
     model: Any = None  # DynamicsModel, with model rollouts
     model_buffer: Any = None  # ReplayBuffer of model transitions, with model rollouts
 
+
 # Offline agents whose batches may mix in model rollouts (Cal-QL needs Monte-Carlo returns and
 # ReBRAC the data's next actions, which model transitions lack; BC would imitate its own policy).
 ROLLOUT_ALGOS = ("cql", "iql", "riql", "td3bc")

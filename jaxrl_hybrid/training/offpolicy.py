@@ -206,12 +206,24 @@ def online_schedule(total: tuple[str, int], warmup: tuple[str, int], eval_every:
     return warmup_iters, iters_per_chunk, steps_per_chunk, num_chunks
 
 
-def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainProgram:
+def make_offpolicy_program(
+    agent,
+    env: Env,
+    env_params: Any,
+    config,
+    *,
+    learn: Learn | None = None,
+    eval_params: Any = None,
+    init_agent: Callable[[jax.Array], Any] | None = None,
+    reference_returns: tuple[float, float] | None = None,
+) -> TrainProgram:
     """Build the program for an off-policy `agent` on `env` with `env_params`.
 
     The first `config.learning_starts` steps take uniform random actions and make no update
-    (done in `init`); afterwards every iteration steps `num_envs` envs once and makes
-    `num_envs` agent updates (each of `utd` critic minibatches).
+    (done in `init`); afterwards every iteration steps `num_envs` envs once and calls `learn`
+    (default: `num_envs` agent updates, each of `utd` critic minibatches, on replay samples).
+    `init_agent(key)` (default `agent.init`) makes the starting agent state; evaluation runs
+    with `eval_params` (default `env_params`).
     """
     num_envs = config.num_envs
     warmup_iters, iters_per_chunk, steps_per_chunk, num_chunks = online_schedule(
@@ -226,11 +238,14 @@ def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainPro
         iters_per_chunk=iters_per_chunk,
         num_eval_episodes=config.num_eval_episodes,
         warmup_iters=warmup_iters,
+        learn=learn,
+        eval_params=eval_params,
     )
+    init_agent = init_agent or agent.init
 
     def init(key, hparams) -> OffPolicyRunner:
         key, key_agent, key_reset, key_warmup = jax.random.split(key, 4)
-        return start(agent.init(key_agent), (key, key_reset, key_warmup), hparams)
+        return start(init_agent(key_agent), (key, key_reset, key_warmup), hparams)
 
     return TrainProgram(
         init=init,
@@ -239,4 +254,5 @@ def make_offpolicy_program(agent, env: Env, env_params: Any, config) -> TrainPro
         steps_per_chunk=steps_per_chunk,
         warmup_steps=warmup_iters * num_envs,
         default_hparams=agent.default_hparams(),
+        reference_returns=reference_returns,
     )

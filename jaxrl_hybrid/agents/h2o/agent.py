@@ -63,11 +63,11 @@ class H2O(SAC):
 
     def init(self, key: jax.Array, dynamics: DynamicsModel | None = None) -> H2OState:
         """Fresh state; `dynamics` (a fitted `models.dynamics` model) is required for gap="model"."""
+        if self.config.gap == "model" and dynamics is None:
+            raise ValueError("H2O with gap='model' needs a fitted real-dynamics model: init(key, dynamics=...)")
         key_sac, key_disc = jax.random.split(key)
         sac = super().init(key_sac)
         if self.config.gap == "model":
-            if dynamics is None:
-                raise ValueError("H2O with gap='model' needs a fitted real-dynamics model: init(key, dynamics=...)")
             disc = None
         else:
             disc, dynamics = self.discriminators.init(key_disc), None
