@@ -10,8 +10,6 @@ from jaxrl_hybrid.cli.hybrid import Hybrid, build_hybrid_config
 from jaxrl_hybrid.cli.main import main
 from jaxrl_hybrid.data import save
 
-pytestmark = pytest.mark.xdist_group("gap")
-
 TINY_GAP = ["--model-hidden-dims", "16", "--model-members", "2", "--model-epochs", "3",
             "--disc-hidden-dims", "16", "--disc-steps", "100", "--num-next-samples", "2"]  # fmt: skip
 

@@ -14,8 +14,6 @@ from jaxrl_hybrid.models.dynamics import DynamicsConfig, fit, predict
 from jaxrl_hybrid.models.rollouts import ModelRollouts, model_rollout, mopo_uncertainty
 from jaxrl_hybrid.training import TrainConfig, make_program
 
-pytestmark = pytest.mark.xdist_group("gap")
-
 ROLLOUTS = ModelRollouts(
     horizon=3, rollout_batch=4, buffer_size=64, dynamics=DynamicsConfig(num_members=2, hidden_dims=(16,), max_epochs=2)
 )
