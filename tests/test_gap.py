@@ -17,6 +17,8 @@ Thresholds, from measurements at these settings (data and fit seeds 0-2):
   same-env mean must stay under a tenth of the shifted one.
 """
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -105,3 +107,30 @@ def test_dynamics_model_heldout_nll_improves_and_beats_constant_delta(fitted):
     assert pred.mean.shape == (400, 4) and bool(jnp.all(pred.epistemic_var >= 0))
     assert next_obs.shape == (400, 3) and reward.shape == (400,)
     assert float(jnp.abs(next_obs - rows[2]).mean()) < 0.1
+
+
+def test_gap_report_writes_json_markdown_and_heat_map(fitted, tmp_path):
+    from jaxrl_hybrid.report.gap import write_gap_report
+
+    pair, data, sims, both = fitted
+    one = jax.tree.map(lambda x: x[0], both)
+    summary = write_gap_report(
+        tmp_path,
+        shift="pendulum-heavy-pole",
+        env=pair.env,
+        sim_params=pair.sim_params,
+        real_params=pair.real_params,
+        dataset=data,
+        fitted=one,
+        gap_fns=gap_functions(one, pair.env, pair.sim_params, CONFIG),
+    )
+    saved = json.loads((tmp_path / "gap.json").read_text())
+    assert saved["spearman"] == summary["spearman"] and saved["num_holdout"] == 400
+    assert saved["spearman"]["model"]["holdout"] > 0.9  # the same estimate as above
+    # Heavy pole: the gap grows with the torque, which the slice's action axis shows.
+    assert saved["spearman"]["model"]["slice"] > 0.5, saved["spearman"]
+    assert saved["slice"]["labels"] == ["pole angle theta (rad)", "action (torque command)"]
+    assert saved["dynamics_model"]["holdout_nll"] < saved["dynamics_model"]["constant_delta_nll"]
+    report = (tmp_path / "report.md").read_text()
+    assert "| model |" in report and "![gap heat map](gap_heatmap.png)" in report
+    assert (tmp_path / "gap_heatmap.png").read_bytes()[:4] == b"\x89PNG"

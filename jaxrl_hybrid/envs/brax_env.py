@@ -52,6 +52,7 @@ class BraxEnv(Env):
             gravity=jnp.asarray(self._base_sys.opt.gravity, jnp.float32),
             friction=jnp.asarray(1.0, jnp.float32),
         )
+        self._base_params = params
         self.default_params = apply_overrides(env_id, params, overrides or {})
         self.spec = EnvSpec(
             name=f"brax:{env_id}",
@@ -60,6 +61,9 @@ class BraxEnv(Env):
             discrete=False,
             max_episode_steps=int(self.default_params.max_steps_in_episode),
         )
+
+    def params_with(self, **overrides: Any) -> BraxParams:
+        return apply_overrides(self.env_id, self._base_params, overrides)
 
     def _with_params(self, params: BraxParams):
         sys = self._base_sys.replace(

@@ -87,6 +87,7 @@ class GymnaxEnv(Env):
     def __init__(self, env_id: str, overrides: dict[str, Any] | None = None):
         self.env_id = env_id
         self._env, base_params = gymnax.make(env_id)
+        self._base_params = base_params
         self.default_params = apply_overrides(env_id, base_params, overrides or {})
         action_space = self._env.action_space(self.default_params)
         obs_shape = tuple(self._env.observation_space(self.default_params).shape)
@@ -114,6 +115,9 @@ class GymnaxEnv(Env):
     def reset(self, key: jax.Array, params: Any) -> tuple[jax.Array, Any]:
         obs, state = self._env.reset_env(key, params)
         return obs.astype(jnp.float32), state
+
+    def params_with(self, **overrides: Any) -> Any:
+        return apply_overrides(self.env_id, self._base_params, overrides)
 
     def state_from_obs(self, obs: jax.Array, params: Any) -> Any:
         """The gymnax state observed as `obs`, at time step 0 (Pendulum, CartPole, MountainCarContinuous)."""

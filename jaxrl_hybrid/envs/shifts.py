@@ -108,6 +108,5 @@ def make_pair(name: str) -> SimRealPair:
     from jaxrl_hybrid.envs.registry import make_env
 
     shift = get_shift(name)
-    env, sim_params = make_env(shift.env_name, **shift.sim)
-    _, real_params = make_env(shift.env_name, **shift.real)
-    return SimRealPair(shift=shift, env=env, sim_params=sim_params, real_params=real_params)
+    env, sim_params = make_env(shift.env_name, **shift.sim)  # one env: building a brax env takes ~20 s
+    return SimRealPair(shift=shift, env=env, sim_params=sim_params, real_params=env.params_with(**shift.real))
