@@ -38,11 +38,17 @@ TINY = [
 
 
 def test_train_writes_run_folder(tmp_path, capsys):
+    # TINY as the rerun test below runs it: one compiled program (cache) serves both. The
+    # classification critics are trained by test_learning / test_loss_kinds; here only the flag.
+    from jaxrl_hybrid.cli.main import Train, build_config
+
+    hl = build_config(Train(critic_loss="hl_gauss", hidden_dims=(16,)))
+    assert hl.agent.critic_loss.kind == "hl_gauss" and hl.agent.critic_loss.v_min == -1700.0
     out = tmp_path / "run"
-    assert main([*TINY, "--critic-loss", "hl_gauss", "--out", str(out)]) == 0
+    assert main([*TINY, "--out", str(out)]) == 0
     assert {p.name for p in out.iterdir()} >= {"config.json", "metrics.jsonl", "summary.json", "report.md"}
     config = json.loads((out / "config.json").read_text())
-    assert config["train"]["agent"]["critic_loss"]["kind"] == "hl_gauss"
+    assert config["train"]["agent"]["critic_loss"]["kind"] == "mse"
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == [200, 300]
     assert all(len(x["eval_return"]) == 3 for x in lines)
