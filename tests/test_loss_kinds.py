@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 import pytest
-from helpers import seed_keys, tiny_ppo, tiny_sac
+from helpers import seed_keys, tiny_ppo
 
 from jaxrl_hybrid.training import make_program
 
@@ -15,11 +15,11 @@ def _run(config):
 
 
 # HL-Gauss through TD3's update is trained by TD3+BC in test_offline_learning.py (and traced there
-# for every offline agent x loss); SAC's HL-Gauss in test_learning.py.
+# for every offline agent x loss); SAC's HL-Gauss in test_learning.py; the Huber critic by RIQL's
+# learning test; SAC's larger ensembles at UTD > 1 by WSRL in test_finetune.py.
 @pytest.mark.parametrize(
     "name, config",
     [
-        ("sac-huber-ensemble", tiny_sac(loss="huber", num_critics=5, num_min_critics=2, utd=2)),
         ("ppo-continuous-hl_gauss", tiny_ppo(env="gymnax:Pendulum-v1", loss="hl_gauss")),
         ("ppo-discrete-two_hot", tiny_ppo(loss="two_hot")),
     ],
