@@ -91,14 +91,15 @@ def build_hybrid_config(args: Hybrid):
 
 
 def hybrid(args: Hybrid) -> dict:
+    from jaxrl_hybrid.agents import SAC
+    from jaxrl_hybrid.agents.h2o import H2O
     from jaxrl_hybrid.cli.experiment import parse_grid, run_cli_experiment
     from jaxrl_hybrid.data import load
-    from jaxrl_hybrid.training import make_program
 
     config = build_hybrid_config(args)
     dataset = load(args.dataset)
-    hparams_cls = type(make_program(config, dataset).default_hparams)
-    grid = parse_grid(args.hparam, hparams_cls)
+    # The agent class names the hparams; building the program here too would build the env twice.
+    grid = parse_grid(args.hparam, (H2O if args.method == "h2o" else SAC).HParams)
     out = args.out or f"runs/{config.algo}_{args.shift}_s{args.seed}"
     return run_cli_experiment(
         config, args, out=out, grid=grid, dataset=dataset, what="final return in the real dynamics"

@@ -48,9 +48,9 @@ class Env(abc.ABC):
     def name(self) -> str:
         return self.spec.name
 
+    @abc.abstractmethod
     def params_with(self, **overrides: Any) -> Any:
         """This env's unmodified dynamics params with `overrides` applied (no new env is built)."""
-        raise NotImplementedError(f"{self.name}: params_with is not implemented for this env")
 
     def state_from_obs(self, obs: jax.Array, params: Any) -> Any:
         """The env state whose observation is `obs` (where the observation is the full state).

@@ -19,6 +19,9 @@ class Wrapper(Env):
         self.spec = env.spec
         self.default_params = env.default_params
 
+    def params_with(self, **overrides: Any) -> Any:
+        return self.env.params_with(**overrides)
+
 
 def _select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
     return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
