@@ -3,6 +3,7 @@ simulator, and naive sim + real mixing, for every Pendulum shift of `jaxrl_hybri
 
     .venv/bin/python experiments/sim2real_pendulum/run.py --write-readme     # about 45 min on 2 CPU cores
     .venv/bin/python experiments/sim2real_pendulum/run.py --brax --num-seeds 4   # hopper, for an accelerator
+    .venv/bin/python experiments/sim2real_pendulum/run.py --brax --smoke         # every stage, tiny budget (CPU)
 
 Per shift:
 1. Real data (cached in runs/data/): a behaviour SAC trained in the shift's real dynamics, its
@@ -55,6 +56,21 @@ BRAX = {
         "learning_starts": 5000,
         "eval_every": 10_000,
         "dynamics_epochs": 100,
+    },
+}
+# --smoke: every stage of the pipeline (data, dynamics model, discriminators, all five methods)
+# at a budget that finishes on a CPU, to check a setup before spending accelerator time on it.
+SMOKE = {
+    "behaviour": {"train_steps": 2000, "hidden_dims": [32, 32], "batch_size": 64, "learning_rate": 1e-3},
+    "settings": {
+        **SETTINGS,
+        "hidden_dims": [32, 32],
+        "batch_size": 64,
+        "total_steps": 1500,
+        "learning_starts": 500,
+        "eval_every": 500,
+        "num_eval_episodes": 2,
+        "dynamics_epochs": 3,
     },
 }
 METHODS = {
@@ -174,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shifts", nargs="*", default=PENDULUM_SHIFTS)
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
     parser.add_argument("--brax", action="store_true", help="the hopper variant (one shift; meant for an accelerator)")
+    parser.add_argument("--smoke", action="store_true", help="tiny budgets: check that every stage runs")
     parser.add_argument("--write-readme", action="store_true", help="put the table into this folder's README.md")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.methods) - set(METHODS))
@@ -190,11 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     shifts, behaviour, s = args.shifts, BEHAVIOUR, SETTINGS
     if args.brax:
         shifts, behaviour, s = [BRAX["shift"]], BRAX["behaviour"], BRAX["settings"]
-    out = Path(args.out + ("_brax" if args.brax else ""))
+    if args.smoke:
+        shifts, behaviour, s = shifts[:1], SMOKE["behaviour"], SMOKE["settings"]
+    out = Path(args.out + ("_brax" if args.brax else "") + ("_smoke" if args.smoke else ""))
     results: dict = {}
     for shift in shifts:
         env = get_shift(shift).env_name
-        name = f"{shift}-real-medium.hdf5"
+        name = f"{shift}-real-medium{'-smoke' if args.smoke else ''}.hdf5"
         data_file = cached_dataset(Path(args.data_dir) / name, data_settings(shift, env, behaviour), stream=sys.stdout)
         dataset = load(data_file)
         refs = dataset.metadata["reference_returns"]
@@ -212,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = {k: v for k, v in results.items() if not k.startswith("_")}
     text = table(shown)
     print("\nNormalised final score in the real dynamics, IQM [95% CI] over seeds:\n" + text)
-    if args.write_readme and not args.brax:
+    if args.write_readme and not (args.brax or args.smoke):
         readme = HERE / "README.md"
         empty = "# Sim-to-real on Pendulum\n\n<!-- table -->\n<!-- /table -->\n"
         body = readme.read_text() if readme.exists() else empty
