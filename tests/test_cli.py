@@ -58,7 +58,7 @@ def test_train_writes_run_folder(tmp_path, capsys):
     assert summary["ci95"][0] <= summary["iqm"] <= summary["ci95"][1]
     err = capsys.readouterr().err
     assert "steps/s" in err and "ETA" in err and "mean return" in err
-    assert not list(tmp_path.glob("*.partial-*"))
+    assert not list(tmp_path.glob("*.partial"))
 
 
 def test_rerun_repeats_every_number_and_refuses_without_overwrite(tmp_path, capsys):
@@ -88,7 +88,7 @@ def test_failed_run_leaves_existing_folder_intact(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         main([*TINY, "--out", str(out), "--overwrite"])
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    staged = list(tmp_path.glob("run.partial-*"))
+    staged = list(tmp_path.glob("run.partial"))
     assert len(staged) == 1 and (staged[0] / "metrics.jsonl").exists()
 
 

@@ -21,15 +21,31 @@ STATE_DIR = "agent"
 METADATA_FILE = "checkpoint.json"
 
 
-def save_agent_states(directory: str | os.PathLike, states: Any, metadata: dict) -> Path:
-    """Write `states` with orbax under `directory/agent` and `metadata` as `checkpoint.json`."""
+def checkpointer():
+    """An orbax checkpointer private to this process.
+
+    Under `jax.distributed` orbax would otherwise coordinate every save with all processes
+    (process 0 writing); here each process writes its own files (resume states of its runs,
+    process 0 the run folder), so the checkpointer is told it is alone.
+    """
     import orbax.checkpoint as ocp
 
+    if jax.process_count() == 1:
+        return ocp.StandardCheckpointer()
+    p = jax.process_index()
+    options = ocp.options.MultiprocessingOptions(
+        primary_host=p, active_processes={p}, barrier_sync_key_prefix=f"process{p}"
+    )
+    return ocp.StandardCheckpointer(multiprocessing_options=options)
+
+
+def save_agent_states(directory: str | os.PathLike, states: Any, metadata: dict) -> Path:
+    """Write `states` with orbax under `directory/agent` and `metadata` as `checkpoint.json`."""
     directory = Path(directory).absolute()
     directory.mkdir(parents=True, exist_ok=True)
-    checkpointer = ocp.StandardCheckpointer()
-    checkpointer.save(directory / STATE_DIR, states)
-    checkpointer.wait_until_finished()
+    ckpt = checkpointer()
+    ckpt.save(directory / STATE_DIR, states)
+    ckpt.wait_until_finished()
     (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True))
     return directory
 
@@ -51,13 +67,11 @@ def restore_agent_states(directory: str | os.PathLike, program, num_runs: int) -
 def restore_like(directory: str | os.PathLike, target: Any) -> Any:
     """Restore saved agent states into the structure, shapes and dtypes of `target`
     (arrays or `jax.ShapeDtypeStruct`s); a mismatch is an error naming the folder."""
-    import orbax.checkpoint as ocp
-
     directory = Path(directory).absolute()
     if not (directory / STATE_DIR).is_dir():
         raise FileNotFoundError(f"{directory / STATE_DIR}: no saved agent states")
     try:
-        return ocp.StandardCheckpointer().restore(directory / STATE_DIR, target)
+        return checkpointer().restore(directory / STATE_DIR, target)
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(
             f"{directory}: the saved agent states do not match this run's agent (structure, shapes or run count): {e}"

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
+import sys
 import time
+import warnings
 from typing import Any
 
 import jax
@@ -19,7 +22,9 @@ import numpy as np
 
 from jaxrl_hybrid.data import fingerprint as data_fingerprint
 from jaxrl_hybrid.data.stats import normalized_score
+from jaxrl_hybrid.engine import Execution, first_divergence, run_phase
 from jaxrl_hybrid.logging import Progress, RunDir
+from jaxrl_hybrid.logging.sinks import chunk_scalars
 from jaxrl_hybrid.report import summarize
 from jaxrl_hybrid.training import TrainConfig, make_program
 from jaxrl_hybrid.training.hybrid import HybridConfig
@@ -50,6 +55,104 @@ def parse_grid(specs: tuple[str, ...] | list[str], hparams_cls) -> list[dict[str
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())] or [{}]
 
 
+def _open_run_dir(out: str, overwrite: bool, resume: bool, record: dict, fingerprint, what: str):
+    """The run folder (process 0) and, when resuming, the check that nothing that changes the
+    numbers has changed since the interrupted run started."""
+    from jaxrl_hybrid.cli.options import EXECUTION_FIELDS
+    from jaxrl_hybrid.engine.store import config_differences
+
+    if jax.process_index() != 0:
+        return None
+    run_dir = RunDir(out, overwrite=overwrite, resume=resume)
+    if run_dir.resumed:
+        saved = run_dir.read_json("config.json")
+        if saved is not None:
+            if saved.get("dataset_fingerprint") != fingerprint:
+                raise ValueError(
+                    f"--resume {run_dir.staging}: the dataset differs from the one the run started with "
+                    f"(sha256 {saved.get('dataset_fingerprint')} -> {fingerprint})"
+                )
+            diffs = config_differences(saved, json.loads(json.dumps(record, default=_json_default)), EXECUTION_FIELDS)
+            if diffs:
+                raise ValueError(
+                    f"--resume {run_dir.staging}: this {what} differs from the run it would continue: "
+                    + "; ".join(diffs)
+                )
+        run_dir.truncate("metrics.jsonl")  # rewritten from the checkpoint's history
+    run_dir.write_json("config.json", record)
+    return run_dir
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"cannot write {type(x).__name__} to JSON")
+
+
+def make_sinks(options, out: str, name: str, record: dict) -> list:
+    """TensorBoard / W&B sinks the options ask for (process 0 only)."""
+    if options is None or jax.process_index() != 0:
+        return []
+    from jaxrl_hybrid.logging.run_dir import staging_path
+    from jaxrl_hybrid.logging.sinks import TensorBoardSink, WandbSink
+
+    staging = staging_path(out)
+    sinks = []
+    if options.tensorboard:
+        sinks.append(TensorBoardSink(staging / "tensorboard"))
+    if options.wandb:
+        sinks.append(WandbSink(options.wandb_project, name, record, staging, mode=options.wandb_mode))
+    return sinks
+
+
+def resume_store(out: str, phase: str):
+    from jaxrl_hybrid.engine import ResumeStore
+    from jaxrl_hybrid.logging.run_dir import staging_path
+
+    suffix = f"-p{jax.process_index()}" if jax.process_count() > 1 else ""
+    return ResumeStore(staging_path(out) / RESUME_DIR / f"{phase}{suffix}")
+
+
+RESUME_DIR = "resume"
+
+
+def progress_printer(total_steps: int, num_runs: int, steps_after, warmup_steps: int, label: str = ""):
+    """`on_progress` for `run_phase`: a progress line per chunk (with the group when runs are split)."""
+    progress = Progress(total_steps, num_runs)
+
+    def on_progress(group, num_groups, chunk, metrics):
+        if jax.process_index() != 0:
+            return
+        if metrics is None:  # the group starts (compiled) after `chunk`
+            progress.begin(steps_after(chunk) if chunk >= 0 else warmup_steps)
+            return
+        returns = np.asarray(metrics["eval_returns"]).mean(-1)
+        mean_return = float(np.nanmean(returns)) if np.isfinite(returns).any() else float("nan")
+        extra = label + (f" group {group + 1}/{num_groups}" if num_groups > 1 else "")
+        progress.update(steps_after(chunk), mean_return, extra.strip())
+
+    return on_progress
+
+
+def diverged_runs(diverged_step: np.ndarray, num_seeds: int, grid: list[dict]) -> list[dict]:
+    """The runs that diverged, each with its seed index, hparam setting and first bad step."""
+    return [
+        {"run": int(i), "seed_index": int(i % num_seeds), "hparams": grid[i // num_seeds], "step": int(step)}
+        for i, step in enumerate(diverged_step)
+        if step >= 0
+    ]
+
+
+def finite_summary(values: np.ndarray, ok: np.ndarray, seed: int) -> dict:
+    """summarize() over the runs that did not diverge (None aggregates if none is left)."""
+    kept = np.asarray(values)[ok]
+    if kept.size == 0:
+        return {"mean": None, "iqm": None, "ci95": None, "num_runs": 0}
+    return summarize(kept, seed=seed)
+
+
 def run_experiment(
     config: TrainConfig | HybridConfig,
     *,
@@ -60,18 +163,25 @@ def run_experiment(
     hparam_grid: list[dict[str, float]] | None = None,
     dataset=None,
     extra_config: dict[str, Any] | None = None,
+    execution: Execution | None = None,
+    resume: bool = False,
+    options=None,
 ) -> dict[str, Any]:
     """Train `num_seeds` seeds for every grid point in one vmapped program; write the run folder.
 
     Offline and hybrid configs read `config.dataset` unless the loaded `dataset` is passed.
+    `execution` splits the runs into groups and sets resume checkpoints; `resume` continues
+    the unfinished run in `<out>.partial`; `options` (cli.options.RunOptions) adds
+    TensorBoard / W&B logging. A run whose numbers diverge (NaN/inf) is flagged in
+    summary.json and left out of the aggregates; the others finish.
     """
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
+    execution = execution or Execution()
     if dataset is None and config.dataset is not None:
         from jaxrl_hybrid.data import load
 
         dataset = load(config.dataset)
-    run_dir = RunDir(out, overwrite=overwrite)
     program = make_program(config, dataset=dataset)
     # sha256 of the dataset's arrays (offline runs), so a result names the exact data it used.
     fingerprint = None if dataset is None else data_fingerprint(dataset)
@@ -87,60 +197,82 @@ def run_experiment(
 
         check_mc_discount(config.algo, hparams, dataset)
     keys = jnp.tile(seed_keys(seed, num_seeds), (num_groups, 1))
+    record = {
+        "train": config.to_dict(),
+        "dataset_fingerprint": fingerprint,
+        "num_seeds": num_seeds,
+        "seed": seed,
+        "seed_derivation": "key_i = fold_in(PRNGKey(seed), i)",
+        "hparams": jax.tree.map(float, dataclasses.asdict(base)),
+        "grid": grid,
+        "jax_version": jax.__version__,
+        "backend": jax.default_backend(),
+        **(extra_config or {}),
+    }
+    run_dir = _open_run_dir(out, overwrite, resume, record, fingerprint, "run")
+    sinks = make_sinks(options, out, f"{config.algo}-{config.env}", record)
+    steps = [program.env_steps_after(c) for c in range(program.num_chunks)]
 
-    run_dir.write_json(
-        "config.json",
-        {
-            "train": config.to_dict(),
-            "dataset_fingerprint": fingerprint,
-            "num_seeds": num_seeds,
-            "seed": seed,
-            "seed_derivation": "key_i = fold_in(PRNGKey(seed), i)",
-            "hparams": jax.tree.map(float, dataclasses.asdict(base)),
-            "grid": grid,
-            "jax_version": jax.__version__,
-            "backend": jax.default_backend(),
-            **(extra_config or {}),
-        },
-    )
-
-    progress = Progress(program.total_env_steps, num_runs)
-    t0 = time.perf_counter()
-    init = jax.jit(jax.vmap(program.init))
-    run_chunk = jax.jit(jax.vmap(program.run_chunk))
-    runner = init(keys, hparams)
-    compiled_chunk = run_chunk.lower(runner, hparams).compile()
-    progress.begin(
-        program.warmup_steps,
-        f"compiled {config.algo} on {config.env}: {num_runs} runs "
-        f"({num_groups} hparam setting(s) x {num_seeds} seeds) in {time.perf_counter() - t0:.1f}s",
-    )
-
-    final_returns = None
-    for chunk in range(program.num_chunks):
-        runner, metrics = compiled_chunk(runner, hparams)
-        metrics = jax.device_get(metrics)
+    def on_chunk(chunk: int, metrics: dict[str, np.ndarray]) -> None:
         eval_per_run = np.asarray(metrics["eval_returns"]).mean(axis=-1)
-        steps = program.env_steps_after(chunk)
-        line = {"chunk": chunk, "step": steps, "eval_return": eval_per_run.tolist()}
+        line = {"chunk": chunk, "step": steps[chunk], "eval_return": eval_per_run.tolist()}
         if program.reference_returns is not None:
             line["normalized_score"] = normalized_score(eval_per_run, *program.reference_returns).tolist()
         for name, value in metrics.items():
             if name != "eval_returns":
                 line[name] = np.asarray(value, dtype=np.float64).tolist()
         run_dir.append_jsonl("metrics.jsonl", line)
-        progress.update(steps, float(eval_per_run.mean()))
-        final_returns = eval_per_run
-        if not np.all(np.isfinite(eval_per_run)):
-            raise FloatingPointError(f"non-finite evaluation return at step {steps}: {eval_per_run}")
+        for sink in sinks:
+            sink.log(steps[chunk], chunk_scalars(metrics, eval_per_run))
 
+    t0 = time.perf_counter()
+    print(
+        f"{config.algo} on {config.env}: {num_runs} runs ({num_groups} hparam setting(s) x {num_seeds} seeds), "
+        f"{program.num_chunks} chunks of {program.steps_per_chunk} steps",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        result = run_phase(
+            "train",
+            program.init,
+            program.run_chunk,
+            keys,
+            hparams,
+            program.num_chunks,
+            execution=execution,
+            store=resume_store(out, "train"),
+            fingerprint={"data": fingerprint, "seed": seed, "num_runs": num_runs},
+            on_chunk=on_chunk,
+            on_progress=progress_printer(
+                program.total_env_steps, num_runs, program.env_steps_after, program.warmup_steps
+            ),
+        )
+    finally:
+        for sink in sinks:
+            sink.close()
+    if run_dir is None:  # not process 0: its share is done, process 0 writes
+        return {"out": out, "process": jax.process_index()}
+
+    final_returns = result.history["eval_returns"][-1].mean(axis=-1)
+    diverged_step = first_divergence(result.history, steps)
+    ok = diverged_step < 0
+    diverged = diverged_runs(diverged_step, num_seeds, grid)
+    for d in diverged:
+        warnings.warn(
+            f"run {d['run']} (seed index {d['seed_index']}, hparams {d['hparams'] or 'defaults'}) diverged at step "
+            f"{d['step']}: left out of the aggregates",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     groups = []
     for g, setting in enumerate(grid):
-        finals = final_returns[g * num_seeds : (g + 1) * num_seeds]
-        group = {"hparams": setting, "final_return": finals.tolist(), **summarize(finals, seed=seed)}
+        part = slice(g * num_seeds, (g + 1) * num_seeds)
+        finals, kept = final_returns[part], ok[part]
+        group = {"hparams": setting, "final_return": finals.tolist(), **finite_summary(finals, kept, seed)}
         if program.reference_returns is not None:
             scores = normalized_score(finals, *program.reference_returns)
-            group["normalized"] = {"final_score": scores.tolist(), **summarize(scores, seed=seed)}
+            group["normalized"] = {"final_score": scores.tolist(), **finite_summary(scores, kept, seed)}
         groups.append(group)
     summary = dict(groups[0]) if num_groups == 1 else {"grid": groups}
     summary.update(
@@ -148,6 +280,8 @@ def run_experiment(
         env=config.env,
         total_env_steps=program.total_env_steps,
         num_eval_episodes=config.num_eval_episodes,
+        diverged=diverged,
+        layout=result.layout,
         wall_time_s=time.perf_counter() - t0,
     )
     run_dir.write_json("summary.json", summary)
@@ -158,7 +292,7 @@ def run_experiment(
 
     save_agent_states(
         run_dir.staging / "checkpoints",
-        jax.device_get(runner.agent),
+        result.agents,
         {
             "train": config.to_dict(),
             "dataset_fingerprint": fingerprint,
@@ -170,14 +304,18 @@ def run_experiment(
             "jax_version": jax.__version__,
         },
     )
-    path = run_dir.commit()
+    path = run_dir.commit(drop=(RESUME_DIR,))
     summary["out"] = str(path)
     return summary
 
 
 def run_cli_experiment(config, args, *, out: str, grid, dataset, what: str = "final return") -> dict[str, Any]:
-    """`run_experiment` for a CLI command (`args` has num_seeds, seed, overwrite), then the
-    summary lines: `what` over the seeds, the normalised score, and where the files are."""
+    """`run_experiment` for a CLI command (`args`: num_seeds, seed, overwrite and the
+    cli.options.RunOptions fields), then the summary lines: `what` over the seeds, the
+    normalised score, and where the files are."""
+    from jaxrl_hybrid.cli.options import execution_from
+
+    execution = execution_from(args)
     summary = run_experiment(
         config,
         num_seeds=args.num_seeds,
@@ -187,13 +325,19 @@ def run_cli_experiment(config, args, *, out: str, grid, dataset, what: str = "fi
         hparam_grid=grid,
         dataset=dataset,
         extra_config={"cli": dataclasses.asdict(args)},
+        execution=execution,
+        resume=args.resume,
+        options=args,
     )
-    if "iqm" in summary:
+    if "process" in summary:
+        print(f"process {summary['process']}: its runs are done; process 0 writes {out}")
+        return summary
+    if summary.get("iqm") is not None:
         print(
             f"{what} over {args.num_seeds} seeds: mean {summary['mean']:.2f}, IQM {summary['iqm']:.2f} "
             f"(95% CI {summary['ci95'][0]:.2f} .. {summary['ci95'][1]:.2f})"
         )
-    if "normalized" in summary:
+    if summary.get("normalized", {}).get("iqm") is not None:
         norm = summary["normalized"]
         print(f"normalised score: IQM {norm['iqm']:.1f} (95% CI {norm['ci95'][0]:.1f} .. {norm['ci95'][1]:.1f})")
     print(f"summary: {summary['out']}/summary.json  report: {summary['out']}/report.md")

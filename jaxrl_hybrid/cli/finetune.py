@@ -15,7 +15,10 @@ and checkpoints/online_<steps>.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import sys
 import time
+import warnings
 from typing import Annotated, Any, Literal
 
 import jax
@@ -23,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import tyro
 
+from jaxrl_hybrid.cli.options import RunOptions, execution_from
 from jaxrl_hybrid.training.finetune import METHODS, WSRL_CRITICS, FinetuneConfig
 
 Method = Literal["wsrl", "calql", "cql", "iql", "moorl", "sac"]
@@ -30,7 +34,7 @@ assert set(METHODS) == set(Method.__args__)
 
 
 @dataclasses.dataclass
-class Finetune:
+class Finetune(RunOptions):
     """Offline-to-online: pretrain on --dataset, then fine-tune online in the dataset's env.
 
     wsrl: Cal-QL/CQL pretraining, SAC online without the offline data after a frozen-policy
@@ -148,10 +152,11 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
     )
 
 
-def _stats(values: np.ndarray, seed: int) -> dict[str, Any]:
-    from jaxrl_hybrid.report import summarize
+def _stats(values: np.ndarray, ok: np.ndarray, seed: int) -> dict[str, Any]:
+    """Per-seed values and their aggregates over the seeds that did not diverge."""
+    from jaxrl_hybrid.cli.experiment import finite_summary
 
-    return {"per_seed": values.tolist(), **summarize(values, seed=seed)}
+    return {"per_seed": np.asarray(values).tolist(), **finite_summary(values, ok, seed)}
 
 
 def run_finetune(
@@ -165,18 +170,29 @@ def run_finetune(
     init_from: str | None = None,
     hparams_overrides: dict[str, float] | None = None,
     extra_config: dict[str, Any] | None = None,
+    execution=None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Pretrain (or restore from `init_from`) and fine-tune `num_seeds` seeds; write the run folder.
 
     Pretraining and fine-tuning are jitted and vmapped over seeds, one chunk at a time, with
     a progress line per chunk. The agents after pretraining are saved (checkpoints/pretrain_<updates>)
     before the online phase begins; restoring them gives the same online phase bit for bit.
+    `execution` and `resume` as in `cli.experiment.run_experiment` (each phase checkpoints
+    and resumes on its own; a resumed run repeats the uninterrupted one).
     """
     from jaxrl_hybrid.checkpoint import read_metadata, restore_like, save_agent_states
-    from jaxrl_hybrid.cli.experiment import seed_keys
+    from jaxrl_hybrid.cli.experiment import (
+        RESUME_DIR,
+        _open_run_dir,
+        diverged_runs,
+        progress_printer,
+        resume_store,
+        seed_keys,
+    )
     from jaxrl_hybrid.data import fingerprint as data_fingerprint
     from jaxrl_hybrid.data.stats import normalized_score
-    from jaxrl_hybrid.logging import Progress, RunDir
+    from jaxrl_hybrid.engine import Execution, first_divergence, run_phase
     from jaxrl_hybrid.report.curves import finetune_summary
     from jaxrl_hybrid.report.finetune import write_finetune_report
     from jaxrl_hybrid.training.finetune import PRETRAIN_KEY, make_finetune_program, pretrain_algo
@@ -210,7 +226,6 @@ def run_finetune(
         raise ValueError(f"hparams {unknown}: not hyperparameters of {config.method}; known: {names}")
     hparams_one = program.default_hparams.replace(**{k: jnp.float32(v) for k, v in overrides.items()})
     check_mc_discount("calql" if "calql" in (algo, config.method) else algo, hparams_one, dataset)
-    run_dir = RunDir(out, overwrite=overwrite)
     hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_seeds, *jnp.shape(x))), hparams_one)
     keys = seed_keys(seed, num_seeds)
     env_name = dataset.metadata.get("env")
@@ -219,23 +234,22 @@ def run_finetune(
     def scores(returns: np.ndarray) -> np.ndarray:
         return returns if refs is None else normalized_score(returns, *refs)
 
-    run_dir.write_json(
-        "config.json",
-        {
-            "finetune": config.to_dict(),
-            "pretrain_algo": algo,
-            "init_from": init_from,
-            "dataset_fingerprint": fingerprint,
-            "env": env_name,
-            "num_seeds": num_seeds,
-            "seed": seed,
-            "seed_derivation": "key_i = fold_in(PRNGKey(seed), i); phase keys fold_in(key_i, phase)",
-            "hparams": jax.tree.map(float, dataclasses.asdict(hparams_one)),
-            "jax_version": jax.__version__,
-            "backend": jax.default_backend(),
-            **(extra_config or {}),
-        },
-    )
+    record = {
+        "finetune": config.to_dict(),
+        "pretrain_algo": algo,
+        "init_from": init_from,
+        "dataset_fingerprint": fingerprint,
+        "env": env_name,
+        "num_seeds": num_seeds,
+        "seed": seed,
+        "seed_derivation": "key_i = fold_in(PRNGKey(seed), i); phase keys fold_in(key_i, phase)",
+        "hparams": jax.tree.map(float, dataclasses.asdict(hparams_one)),
+        "jax_version": jax.__version__,
+        "backend": jax.default_backend(),
+        **(extra_config or {}),
+    }
+    run_dir = _open_run_dir(out, overwrite, resume, record, fingerprint, "fine-tuning run")
+    execution = execution or Execution()
     t0 = time.perf_counter()
     checkpoint_meta = {
         "algo": algo,
@@ -253,60 +267,77 @@ def run_finetune(
         if refs is not None:
             line["normalized_score"] = scores(returns).tolist()
         line.update({k: np.asarray(v, np.float64).tolist() for k, v in (metrics or {}).items() if k != "eval_returns"})
-        run_dir.append_jsonl("metrics.jsonl", line)
+        if run_dir is not None:
+            run_dir.append_jsonl("metrics.jsonl", line)
 
-    def run_chunks(phase: str, part, runner, message: str):
-        """Every chunk of `part` (a TrainProgram) from `runner`: a metrics line and a progress line each."""
-        chunk_fn = jax.jit(jax.vmap(part.run_chunk)).lower(runner, hparams).compile()
-        progress = Progress(part.total_env_steps, num_seeds)
-        progress.begin(part.warmup_steps, f"{message} (compiled, {time.perf_counter() - t0:.0f}s so far)")
-        history = []
-        for chunk in range(part.num_chunks):
-            runner, metrics = chunk_fn(runner, hparams)
-            metrics = jax.device_get(metrics)
-            returns = np.asarray(metrics["eval_returns"]).mean(-1)
-            step = part.env_steps_after(chunk)
-            write_line(phase, chunk, step, returns, metrics)
-            progress.update(step, float(returns.mean()), f"score {float(np.mean(scores(returns))):.1f}")
-            if not np.all(np.isfinite(returns)):
-                raise FloatingPointError(f"non-finite evaluation return at {phase} step {step}: {returns}")
-            history.append((step, returns))
-        return runner, history
+    def phase(name: str, part, init, inputs, message: str):
+        """Every chunk of `part` (a TrainProgram) for every seed: a metrics line and a progress line each."""
+        print(f"{message} ({time.perf_counter() - t0:.0f}s so far)", file=sys.stderr, flush=True)
+        result = run_phase(
+            name,
+            init,
+            part.run_chunk,
+            inputs,
+            hparams,
+            part.num_chunks,
+            execution=execution,
+            store=resume_store(out, name),
+            fingerprint={"data": fingerprint, "seed": seed, "num_runs": num_seeds},
+            on_chunk=lambda c, m: write_line(name, c, part.env_steps_after(c), m["eval_returns"].mean(-1), m),
+            on_progress=progress_printer(part.total_env_steps, num_seeds, part.env_steps_after, part.warmup_steps),
+        )
+        steps = [part.env_steps_after(c) for c in range(part.num_chunks)]
+        return result, steps
 
     # Phase 1: the starting agents (pretrained here, restored, or fresh).
+    diverged_step = np.full(num_seeds, -1)
     if init_from is not None:
         agents = restore_like(init_from, jax.eval_shape(jax.vmap(program.fresh_agent), keys))
         print(f"restored {num_seeds} pretrained {algo} agents from {init_from}", flush=True)
     elif program.pretrain is not None:
         pre = program.pretrain
         pre_keys = jax.vmap(lambda k: program.phase_key(k, PRETRAIN_KEY))(keys)
-        runner = jax.jit(jax.vmap(pre.init))(pre_keys, hparams)
         message = f"pretraining {algo}: {num_seeds} seeds x {pre.total_env_steps} updates"
-        runner, _ = run_chunks("pretrain", pre, runner, message)
-        agents = runner.agent
-        save_agent_states(
-            run_dir.staging / "checkpoints" / f"pretrain_{pre.total_env_steps}",
-            jax.device_get(agents),
-            {**checkpoint_meta, "steps": pre.total_env_steps, "phase": "pretrained"},
-        )
+        result, steps = phase("pretrain", pre, pre.init, pre_keys, message)
+        agents = result.agents
+        diverged_step = first_divergence(result.history, steps)
+        if run_dir is not None:
+            folder = run_dir.staging / "checkpoints" / f"pretrain_{pre.total_env_steps}"
+            if folder.exists():  # written before an interruption; the agents are the same
+                shutil.rmtree(folder)
+            save_agent_states(folder, agents, {**checkpoint_meta, "steps": pre.total_env_steps, "phase": "pretrained"})
     else:
         agents = jax.jit(jax.vmap(program.fresh_agent))(keys)
 
     # Phase 2: online fine-tuning, from an evaluation of the starting policy at step 0.
     online = program.online
-    runner, start_eval = jax.jit(jax.vmap(program.begin_online))(agents, keys, hparams)
-    start_returns = np.asarray(jax.device_get(start_eval)).mean(-1)
+    start_returns = np.asarray(jax.device_get(jax.jit(jax.vmap(program.start_eval))(agents, keys, hparams))).mean(-1)
     write_line("online", -1, 0, start_returns)
     message = (
         f"fine-tuning ({config.method}) in {env_name}: {num_seeds} seeds x {online.total_env_steps} env steps, "
-        f"start score {float(np.mean(scores(start_returns))):.1f}"
+        f"start score {float(np.nanmean(scores(start_returns))):.1f}"
     )
-    runner, history = run_chunks("online", online, runner, message)
-    steps = np.array([step for step, _ in history])
-    curve = np.stack([scores(returns) for _, returns in history], axis=-1)
-    finals = history[-1][1]
+    result, steps = phase(
+        "online", online, lambda inp, h: program.start_online(inp[0], inp[1], h), (agents, keys), message
+    )
+    if run_dir is None:  # not process 0: its share is done, process 0 writes
+        return {"out": out, "process": jax.process_index()}
+    online_diverged = first_divergence(result.history, steps)
+    diverged_step = np.where(diverged_step >= 0, diverged_step, online_diverged)
+    diverged_step = np.where(np.isfinite(start_returns) | (diverged_step >= 0), diverged_step, 0)
+    ok = diverged_step < 0
+    diverged = diverged_runs(diverged_step, num_seeds, [{}])
+    for d in diverged:
+        warnings.warn(
+            f"seed index {d['seed_index']} diverged at step {d['step']}: left out of the aggregates",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    returns = result.history["eval_returns"].mean(-1)  # (chunks, seeds)
+    curve = scores(returns).T
+    finals = returns[-1]
 
-    per_seed = finetune_summary(steps, curve, scores(start_returns))
+    per_seed = finetune_summary(np.asarray(steps), curve, scores(start_returns))
     summary = {
         "method": config.method,
         "pretrain_algo": algo,
@@ -318,19 +349,20 @@ def run_finetune(
         "online_steps": online.total_env_steps,
         "warmup_steps": online.warmup_steps,
         "num_eval_episodes": config.num_eval_episodes,
-        "start_score": _stats(scores(start_returns), seed),
-        **{name: _stats(values, seed) for name, values in per_seed.items()},
-        "final_return": _stats(finals, seed),
+        "start_score": _stats(scores(start_returns), ok, seed),
+        **{name: _stats(values, ok, seed) for name, values in per_seed.items()},
+        "final_return": _stats(finals, ok, seed),
+        "diverged": diverged,
         "wall_time_s": time.perf_counter() - t0,
     }
     run_dir.write_json("summary.json", summary)
     save_agent_states(
         run_dir.staging / "checkpoints" / f"online_{online.total_env_steps}",
-        jax.device_get(runner.agent),
+        result.agents,
         {**checkpoint_meta, "algo": f"{config.method}-finetuned", "steps": online.total_env_steps, "phase": "final"},
     )
     write_finetune_report({config.method: run_dir.staging}, run_dir.staging, f"{config.method} in {env_name}")
-    path = run_dir.commit()
+    path = run_dir.commit(drop=(RESUME_DIR,))
     summary["out"] = str(path)
     return summary
 
@@ -354,7 +386,12 @@ def finetune(args: Finetune) -> dict:
         init_from=args.init_from,
         hparams_overrides=overrides,
         extra_config={"cli": dataclasses.asdict(args)},
+        execution=execution_from(args),
+        resume=args.resume,
     )
+    if "process" in summary:
+        print(f"process {summary['process']}: its seeds are done; process 0 writes the run folder")
+        return summary
     print(format_summary(summary))
     print(f"summary: {summary['out']}/summary.json  report: {summary['out']}/report.md")
     return summary
@@ -364,5 +401,8 @@ def format_summary(summary: dict) -> str:
     parts = [f"{summary['method']} over {summary['num_seeds']} seeds ({summary['score']}, IQM [95% CI]):"]
     for key in ("start_score", "final_score", "initial_dip", "auc"):
         s = summary[key]
-        parts.append(f"{key} {s['iqm']:.1f} [{s['ci95'][0]:.1f}, {s['ci95'][1]:.1f}]")
+        if s["iqm"] is None:
+            parts.append(f"{key} -- (every seed diverged)")
+        else:
+            parts.append(f"{key} {s['iqm']:.1f} [{s['ci95'][0]:.1f}, {s['ci95'][1]:.1f}]")
     return "  ".join(parts)

@@ -11,9 +11,11 @@ from typing import Annotated, Literal
 
 import tyro
 
+from jaxrl_hybrid.cli.options import RunOptions
+
 
 @dataclasses.dataclass
-class Hybrid:
+class Hybrid(RunOptions):
     """Train in the simulator of a dynamics shift with the real data, evaluated in the real dynamics.
 
     --method h2o (H2O, --gap discriminator|model), sac-mix (SAC on the same half-real batches),

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxrl_hybrid.report.render import load_metrics
-from jaxrl_hybrid.report.stats import iqm, stratified_bootstrap_ci
+from jaxrl_hybrid.report.stats import curve_band
 
 METRICS = (("final_score", "final score"), ("initial_dip", "initial dip"), ("auc", "AUC"))
 
@@ -29,6 +29,8 @@ def online_curve(run_dir: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def _cell(stat: dict) -> str:
+    if stat["iqm"] is None:
+        return "diverged"
     return f"{stat['iqm']:.1f} [{stat['ci95'][0]:.1f}, {stat['ci95'][1]:.1f}]"
 
 
@@ -56,8 +58,7 @@ def plot_curves(runs: dict[str, str | Path], path: str | Path, title: str) -> Pa
     score_name = "eval_return"
     for label, run_dir in runs.items():
         steps, scores, score_name = online_curve(run_dir)
-        curve = np.array([iqm(s) for s in scores])
-        cis = np.array([stratified_bootstrap_ci(s, iqm, num_resamples=500) for s in scores])
+        curve, cis = curve_band(scores)
         (line,) = ax.plot(steps, curve, label=label)
         ax.fill_between(steps, cis[:, 0], cis[:, 1], alpha=0.2, color=line.get_color())
     ax.set_xlabel("online environment steps (per seed)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxrl_hybrid.report.stats import iqm, stratified_bootstrap_ci
+from jaxrl_hybrid.report.stats import curve_band
 
 
 def load_metrics(run_dir: str | Path) -> list[dict]:
@@ -33,11 +33,11 @@ def write_report(run_dir: str | Path, title: str) -> Path:
     summary = json.loads((run_dir / "summary.json").read_text())
     steps = np.array([m["step"] for m in metrics])
     returns = np.array([m["eval_return"] for m in metrics])  # (chunks, runs)
-    curve = np.array([iqm(r) for r in returns])
-    cis = np.array([stratified_bootstrap_ci(r, num_resamples=500) for r in returns])
+    curve, cis = curve_band(returns)
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(steps, curve, label="IQM over runs")
+    label = "IQM over runs" + (" (diverged runs left out)" if summary.get("diverged") else "")
+    ax.plot(steps, curve, label=label)
     ax.fill_between(steps, cis[:, 0], cis[:, 1], alpha=0.3, label="95% CI")
     ax.set_xlabel("environment steps (per seed)")
     ax.set_ylabel("deterministic evaluation return")
@@ -59,9 +59,18 @@ def write_report(run_dir: str | Path, title: str) -> Path:
     ]
     for row in rows:
         hp = ", ".join(f"{k}={v:g}" for k, v in row.get("hparams", {}).items()) or "defaults"
+        if row["iqm"] is None:
+            lines.append(f"| {hp} | 0 | every run diverged | | |")
+            continue
         lines.append(
             f"| {hp} | {row['num_runs']} | {row['mean']:.2f} | {row['iqm']:.2f} | "
             f"[{row['ci95'][0]:.2f}, {row['ci95'][1]:.2f}] |"
+        )
+    for d in summary.get("diverged", []):
+        lines.append("")
+        lines.append(
+            f"Run {d['run']} (seed index {d['seed_index']}, hparams {d['hparams'] or 'defaults'}) diverged "
+            f"(NaN/inf) at step {d['step']} and is left out of the aggregates."
         )
     lines += ["", "![learning curve](learning_curve.png)", ""]
     out = run_dir / "report.md"

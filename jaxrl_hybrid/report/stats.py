@@ -85,3 +85,18 @@ def spearman(x, y) -> float:
     if rx.size < 2 or np.all(rx == rx[0]) or np.all(ry == ry[0]):
         return float("nan")
     return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def curve_band(scores, num_resamples: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A learning curve over runs: scores (points, runs) -> (IQM per point, (points, 2) 95% CI).
+
+    Runs with any non-finite score (diverged) are left out of every point, so the curve
+    follows one set of runs; NaN everywhere if none is left.
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    x = x[:, np.all(np.isfinite(x), axis=0)]
+    if x.shape[1] == 0:
+        return np.full(x.shape[0], np.nan), np.full((x.shape[0], 2), np.nan)
+    curve = np.array([iqm(r) for r in x])
+    cis = np.array([stratified_bootstrap_ci(r, iqm, num_resamples=num_resamples, seed=seed) for r in x])
+    return curve, cis

@@ -230,7 +230,8 @@ class FinetuneProgram:
     """The phases of an offline-to-online run as pure functions.
 
     `pretrain` is the offline program (None without pretraining); `begin_online(agent_state,
-    key, hparams)` evaluates the starting policy (`start_eval_returns`) and runs the warm-up;
+    key, hparams)` evaluates the starting policy (`start_eval_returns`, also `start_eval`) and
+    runs the warm-up (`start_online`);
     `online` runs the online chunks. `train(key, hparams)` chains them for one seed;
     the CLI runs the same pieces chunk by chunk, checkpointing in between.
     """
@@ -239,6 +240,8 @@ class FinetuneProgram:
     online: TrainProgram
     fresh_agent: Callable[[jax.Array], Any]
     begin_online: Callable[[Any, jax.Array, Any], tuple[Any, jax.Array]]
+    start_eval: Callable[[Any, jax.Array, Any], jax.Array]  # begin_online's evaluation alone
+    start_online: Callable[[Any, jax.Array, Any], Any]  # begin_online's runner alone
     default_hparams: Any
     reference_returns: tuple[float, float] | None
     method: str
@@ -333,19 +336,24 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
         mc_gamma=dataset.gamma if config.method == "calql" else None,
     )
 
-    def begin_online(agent_state, key, hparams):
-        start_eval = evaluate(
+    def start_eval(agent_state, key, hparams):
+        return evaluate(
             FinetuneProgram.phase_key(key, START_EVAL_KEY),
             env,
             env_params,
             lambda obs, k: online_agent.act(agent_state, obs, k, True, hparams),
             config.num_eval_episodes,
         )
+
+    def start_online(agent_state, key, hparams):
         keys = tuple(jax.random.split(FinetuneProgram.phase_key(key, ONLINE_KEY), 3))
-        return start(agent_state, keys, hparams), start_eval
+        return start(agent_state, keys, hparams)
+
+    def begin_online(agent_state, key, hparams):
+        return start_online(agent_state, key, hparams), start_eval(agent_state, key, hparams)
 
     online = TrainProgram(
-        init=lambda key, hparams: begin_online(online_agent.init(key), key, hparams)[0],
+        init=lambda key, hparams: start_online(online_agent.init(key), key, hparams),
         run_chunk=run_chunk,
         num_chunks=num_chunks,
         steps_per_chunk=steps_per_chunk,
@@ -358,6 +366,8 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
         online=online,
         fresh_agent=online_agent.init,
         begin_online=begin_online,
+        start_eval=start_eval,
+        start_online=start_online,
         default_hparams=hparams_owner.default_hparams(),
         reference_returns=dataset_reference_returns(dataset),
         method=config.method,
