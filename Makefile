@@ -23,6 +23,7 @@ test: install
 
 bench: install
 	$(VENV)/bin/python benchmarks/throughput.py --out benchmarks/results
+	$(VENV)/bin/python benchmarks/scaling.py --out benchmarks/results
 
 lint: install
 	$(VENV)/bin/ruff check jaxrl_hybrid tests benchmarks experiments

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 import tyro
 
+from jaxrl_hybrid.cli.options import RunOptions
+
 # Value supports for the classification critic losses, per env (returns at gamma = 0.99).
 DEFAULT_VALUE_RANGES: dict[str, tuple[float, float]] = {
     "gymnax:Pendulum-v1": (-1700.0, 100.0),
@@ -22,7 +24,7 @@ DEFAULT_VALUE_RANGES: dict[str, tuple[float, float]] = {
 
 
 @dataclasses.dataclass
-class Train:
+class Train(RunOptions):
     """Train an agent on many seeds (and a hyperparameter grid) in one vmapped program.
 
     Online (sac, td3, ppo) in --env; offline (bc, cql, calql, iql, riql, td3bc, rebrac) on
@@ -223,17 +225,42 @@ def train(args: Train) -> dict:
     return run_cli_experiment(config, args, out=out, grid=grid, dataset=dataset)
 
 
+def _start_distributed(argv: list[str] | None) -> None:
+    """`jax.distributed.initialize` from the multi-host flags (or JAX_* variables), before the
+    command modules are imported: importing gymnax already starts a JAX backend."""
+    import argparse
+
+    from jaxrl_hybrid.engine.distributed import initialize_distributed
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--coordinator")
+    parser.add_argument("--num-processes", type=int)
+    parser.add_argument("--process-id", type=int)
+    parser.add_argument("--distributed", action="store_true")
+    known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    initialize_distributed(known.coordinator, known.num_processes, known.process_id, known.distributed)
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        _start_distributed(argv)
+    except ValueError as e:
+        print(f"jaxrl-hybrid: error: {e}", file=sys.stderr)
+        return 2
     from jaxrl_hybrid.cli import dataset
     from jaxrl_hybrid.cli.finetune import Finetune, finetune
     from jaxrl_hybrid.cli.gap import Gap, gap
     from jaxrl_hybrid.cli.hybrid import Hybrid, hybrid
+    from jaxrl_hybrid.cli.report import Report, report
+    from jaxrl_hybrid.cli.sweep import Sweep, sweep
 
     commands = (
         Annotated[Train, tyro.conf.subcommand("train")]
         | Annotated[Finetune, tyro.conf.subcommand("finetune")]
         | Annotated[Hybrid, tyro.conf.subcommand("hybrid")]
         | Annotated[Gap, tyro.conf.subcommand("gap")]
+        | Annotated[Sweep, tyro.conf.subcommand("sweep")]
+        | Annotated[Report, tyro.conf.subcommand("report")]
         | Annotated[
             dataset.DatasetCommand,
             tyro.conf.subcommand("dataset", description="Generate, inspect and corrupt offline datasets."),
@@ -249,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
             hybrid(args)
         elif isinstance(args, Gap):
             gap(args)
+        elif isinstance(args, Sweep):
+            sweep(args)
+        elif isinstance(args, Report):
+            report(args)
         else:
             dataset.run(args)
     except (ValueError, TypeError, FileExistsError, FileNotFoundError, IsADirectoryError, NotImplementedError) as e:

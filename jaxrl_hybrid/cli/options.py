@@ -33,14 +33,6 @@ class RunOptions:
     """multi-host: let JAX detect the cluster (SLURM, Open MPI, TPU pod slice)"""
 
 
-def start_distributed(options: RunOptions) -> bool:
-    """`jax.distributed.initialize` if the options (or JAX_* variables) ask for it. Must run
-    before anything touches a JAX backend, so `main` calls it first."""
-    from jaxrl_hybrid.engine import initialize_distributed
-
-    return initialize_distributed(options.coordinator, options.num_processes, options.process_id, options.distributed)
-
-
 def execution_from(options: RunOptions):
     """The engine's `Execution` for these options."""
     from jaxrl_hybrid.engine import Execution
