@@ -28,7 +28,7 @@ def _online(run):
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"online"' in line]
 
 
-def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp_path, data_file, capsys):
+def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp_path, data_file, capsys, monkeypatch):
     first = tmp_path / "wsrl"
     argv = ["finetune", "--algo", "wsrl", "--dataset", data_file, *TINY]
     assert main([*argv, "--pretrain-updates", "100", "--pretrain-eval-every", "100", "--out", str(first)]) == 0
@@ -45,6 +45,29 @@ def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp
     assert summary["pretrain_algo"] == "calql" and summary["warmup_steps"] == 200
     assert "| wsrl | 2 |" in (first / "report.md").read_text()
     assert (first / "checkpoints" / "online_400" / "checkpoint.json").is_file()
+
+    # Interrupted in the online phase (after its first checkpoint) and resumed: the same run.
+    import jaxrl_hybrid.logging.sinks as sinks
+
+    real = sinks.chunk_scalars
+
+    def crash_at_400(metrics, returns):
+        if len(returns) == 2 and metrics and crash_at_400.armed and crash_at_400.calls == 3:
+            raise KeyboardInterrupt("killed")
+        crash_at_400.calls += 1
+        return real(metrics, returns)
+
+    crash_at_400.calls, crash_at_400.armed = 0, True
+    monkeypatch.setattr(sinks, "chunk_scalars", crash_at_400)
+    interrupted = tmp_path / "interrupted"
+    resumable = [*argv, "--pretrain-updates", "100", "--pretrain-eval-every", "100", "--checkpoint-every", "1"]
+    with pytest.raises(KeyboardInterrupt):
+        main([*resumable, "--out", str(interrupted)])
+    crash_at_400.armed = False
+    assert (tmp_path / "interrupted.partial" / "resume" / "online" / "LATEST").read_text() == "g0000-c000001"
+    assert main([*resumable, "--out", str(interrupted), "--resume"]) == 0
+    assert (interrupted / "metrics.jsonl").read_text() == (first / "metrics.jsonl").read_text()
+    assert json.loads((interrupted / "summary.json").read_text())["final_score"] == summary["final_score"]
 
     # Fine-tuning again from the saved pretrained agents repeats the online phase bit for bit.
     pretrained = str(first / "checkpoints" / "pretrain_100")

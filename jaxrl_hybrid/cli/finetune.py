@@ -172,20 +172,23 @@ def run_finetune(
     extra_config: dict[str, Any] | None = None,
     execution=None,
     resume: bool = False,
+    options=None,
 ) -> dict[str, Any]:
     """Pretrain (or restore from `init_from`) and fine-tune `num_seeds` seeds; write the run folder.
 
     Pretraining and fine-tuning are jitted and vmapped over seeds, one chunk at a time, with
     a progress line per chunk. The agents after pretraining are saved (checkpoints/pretrain_<updates>)
     before the online phase begins; restoring them gives the same online phase bit for bit.
-    `execution` and `resume` as in `cli.experiment.run_experiment` (each phase checkpoints
-    and resumes on its own; a resumed run repeats the uninterrupted one).
+    `execution`, `resume` and `options` as in `cli.experiment.run_experiment` (each phase
+    checkpoints and resumes on its own; a resumed run repeats the uninterrupted one; TensorBoard
+    and W&B get the phase as a tag prefix).
     """
     from jaxrl_hybrid.checkpoint import read_metadata, restore_like, save_agent_states
     from jaxrl_hybrid.cli.experiment import (
         RESUME_DIR,
         _open_run_dir,
         diverged_runs,
+        make_sinks,
         progress_printer,
         resume_store,
         seed_keys,
@@ -193,6 +196,7 @@ def run_finetune(
     from jaxrl_hybrid.data import fingerprint as data_fingerprint
     from jaxrl_hybrid.data.stats import normalized_score
     from jaxrl_hybrid.engine import Execution, first_divergence, run_phase
+    from jaxrl_hybrid.logging.sinks import chunk_scalars
     from jaxrl_hybrid.report.curves import finetune_summary
     from jaxrl_hybrid.report.finetune import write_finetune_report
     from jaxrl_hybrid.training.finetune import PRETRAIN_KEY, make_finetune_program, pretrain_algo
@@ -249,6 +253,7 @@ def run_finetune(
         **(extra_config or {}),
     }
     run_dir = _open_run_dir(out, overwrite, resume, record, fingerprint, "fine-tuning run")
+    sinks = make_sinks(options, out, f"{config.method}-{env_name}", record)
     execution = execution or Execution()
     t0 = time.perf_counter()
     checkpoint_meta = {
@@ -269,6 +274,9 @@ def run_finetune(
         line.update({k: np.asarray(v, np.float64).tolist() for k, v in (metrics or {}).items() if k != "eval_returns"})
         if run_dir is not None:
             run_dir.append_jsonl("metrics.jsonl", line)
+        scalars = chunk_scalars({k: v for k, v in (metrics or {}).items()}, returns)
+        for sink in sinks:
+            sink.log(step, {f"{phase}/{k}": v for k, v in scalars.items()})
 
     def phase(name: str, part, init, inputs, message: str):
         """Every chunk of `part` (a TrainProgram) for every seed: a metrics line and a progress line each."""
@@ -317,9 +325,13 @@ def run_finetune(
         f"fine-tuning ({config.method}) in {env_name}: {num_seeds} seeds x {online.total_env_steps} env steps, "
         f"start score {float(np.nanmean(scores(start_returns))):.1f}"
     )
-    result, steps = phase(
-        "online", online, lambda inp, h: program.start_online(inp[0], inp[1], h), (agents, keys), message
-    )
+    try:
+        result, steps = phase(
+            "online", online, lambda inp, h: program.start_online(inp[0], inp[1], h), (agents, keys), message
+        )
+    finally:
+        for sink in sinks:
+            sink.close()
     if run_dir is None:  # not process 0: its share is done, process 0 writes
         return {"out": out, "process": jax.process_index()}
     online_diverged = first_divergence(result.history, steps)
@@ -388,6 +400,7 @@ def finetune(args: Finetune) -> dict:
         extra_config={"cli": dataclasses.asdict(args)},
         execution=execution_from(args),
         resume=args.resume,
+        options=args,
     )
     if "process" in summary:
         print(f"process {summary['process']}: its seeds are done; process 0 writes the run folder")
