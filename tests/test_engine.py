@@ -83,14 +83,15 @@ def test_reference_run_logs_to_tensorboard_and_wandb(reference):
     assert not (reference / "resume").exists()
 
 
-def test_sigkill_then_resume_is_bit_identical_and_a_changed_config_is_refused(reference, tmp_path, capsys):
+def test_sigkill_then_resume_on_two_devices_in_two_groups_is_bit_identical(reference, tmp_path, capsys):
+    """Killed mid-run (2 host devices, 2 groups of 2 runs) and resumed: the one-device,
+    one-program run's numbers, byte for byte. A changed config, or no --resume, is refused."""
     out = tmp_path / "run"
     latest = tmp_path / "run.partial" / "resume" / "train" / "LATEST"
+    flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+    layout = ["--out", str(out), "--checkpoint-every", "1", "--max-parallel", "2"]
     proc = subprocess.Popen(
-        cli("--out", str(out), "--checkpoint-every", "1"),
-        env=subprocess_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cli(*layout), env=subprocess_env(XLA_FLAGS=flags), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.time() + 600
@@ -103,34 +104,22 @@ def test_sigkill_then_resume_is_bit_identical_and_a_changed_config_is_refused(re
     assert not out.exists() and latest.exists()
 
     # A different config, or no --resume, is refused and leaves the partial run as it was.
-    before = sorted(p.name for p in (tmp_path / "run.partial" / "resume" / "train").iterdir())
-    assert main([*ARGS, "--out", str(out), "--num-eval-episodes", "3", "--checkpoint-every", "1", "--resume"]) == 2
+    before = sorted(p.name for p in latest.parent.iterdir())
+    assert main([*ARGS, *layout, "--num-eval-episodes", "3", "--resume"]) == 2
     err = capsys.readouterr().err
     assert "differs from the run it would continue" in err and "num_eval_episodes: 2 -> 3" in err
-    assert main([*ARGS, "--out", str(out), "--checkpoint-every", "1"]) == 2
+    assert main([*ARGS, *layout]) == 2
     assert "--resume" in capsys.readouterr().err
-    assert sorted(p.name for p in (tmp_path / "run.partial" / "resume" / "train").iterdir()) == before
+    assert sorted(p.name for p in latest.parent.iterdir()) == before
 
-    assert main([*ARGS, "--out", str(out), "--checkpoint-every", "1", "--resume"]) == 0
-    assert "resumed from" in capsys.readouterr().err
+    done = subprocess.run(cli(*layout, "--resume"), env=subprocess_env(XLA_FLAGS=flags), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "resumed from" in done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["layout"]["num_devices"], summary["layout"]["num_groups"]) == (2, 2)
     assert (out / "metrics.jsonl").read_text() == (reference / "metrics.jsonl").read_text()
-    summary, ref = (json.loads((p / "summary.json").read_text()) for p in (out, reference))
-    assert summary["final_return"] == ref["final_return"]
+    assert summary["final_return"] == json.loads((reference / "summary.json").read_text())["final_return"]
     assert not (out / "resume").exists() and not (tmp_path / "run.partial").exists()
-
-
-def test_two_devices_in_two_groups_repeat_the_one_program_run(reference, tmp_path):
-    out = tmp_path / "devices"
-    flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
-    subprocess.run(
-        cli("--out", str(out), "--max-parallel", "2"),
-        env=subprocess_env(XLA_FLAGS=flags),
-        check=True,
-        capture_output=True,
-    )
-    layout = json.loads((out / "summary.json").read_text())["layout"]
-    assert (layout["num_devices"], layout["num_groups"], layout["group_size"]) == (2, 2, 2)
-    assert (out / "metrics.jsonl").read_text() == (reference / "metrics.jsonl").read_text()
 
 
 def test_two_processes_on_localhost_repeat_the_one_process_run(reference, tmp_path):

@@ -8,6 +8,10 @@ import pytest
 from jaxrl_hybrid.cli.main import main
 from jaxrl_hybrid.cli.sweep import plan_sweep, read_sweep_file
 
+pytestmark = pytest.mark.xdist_group("engine")
+
+# The engine tests' tiny SAC settings: with --block-size 1 and 2 seeds x 2 actor_lr values, the
+# 16x16 program is the one test_engine compiled (same xdist group, so its cache serves it).
 TOML = """
 command = "train"
 num_seeds = 2
@@ -16,7 +20,7 @@ seed = 3
 [options]
 algo = "sac"
 env = "gymnax:Pendulum-v1"
-total_steps = 300
+total_steps = 600
 learning_starts = 100
 eval_every = 100
 batch_size = 32
@@ -33,7 +37,7 @@ def test_sweep_runs_one_program_per_static_value_and_reports(tmp_path, capsys):
     file = tmp_path / "sac.toml"
     file.write_text(TOML)
     out = tmp_path / "sweep"
-    assert main(["sweep", str(file), "--out", str(out)]) == 0
+    assert main(["sweep", str(file), "--out", str(out), "--block-size", "1"]) == 0
     record = json.loads((out / "sweep.json").read_text())
     assert record["programs"] == 2 and record["traced_settings"] == 2
     folders = [Path(f).name for f in record["runs"]]
@@ -47,7 +51,8 @@ def test_sweep_runs_one_program_per_static_value_and_reports(tmp_path, capsys):
     comparison = json.loads((out / "report" / "comparison.json").read_text())
     assert len(comparison["aggregates"]) == 4  # 2 programs x 2 traced settings
     capsys.readouterr()
-    assert main(["sweep", str(file), "--out", str(out), "--resume"]) == 0  # finished folders are kept
+    # finished folders are kept
+    assert main(["sweep", str(file), "--out", str(out), "--block-size", "1", "--resume"]) == 0
     assert capsys.readouterr().err.count("finished before, kept") == 2
 
 

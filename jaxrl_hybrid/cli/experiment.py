@@ -243,6 +243,7 @@ def run_experiment(
             execution=execution,
             store=resume_store(out, "train"),
             fingerprint={"data": fingerprint, "seed": seed, "num_runs": num_runs},
+            config=json.loads(json.dumps(record, default=_json_default)),
             on_chunk=on_chunk,
             on_progress=progress_printer(
                 program.total_env_steps, num_runs, program.env_steps_after, program.warmup_steps

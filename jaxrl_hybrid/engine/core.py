@@ -243,6 +243,7 @@ def run_phase(
     execution: Execution = Execution(),
     store: ResumeStore | None = None,
     fingerprint: dict | None = None,
+    config: dict | None = None,
     on_chunk: Callable[[int, dict[str, np.ndarray]], None] | None = None,
     on_progress: Callable[[int, int, int, dict[str, np.ndarray]], None] | None = None,
     log: Callable[[str], None] | None = None,
@@ -256,7 +257,8 @@ def run_phase(
     With a `store`, a resume checkpoint is written every `execution.checkpoint_every` chunks
     and at the end; a store that already holds one continues from it, replaying `on_chunk`
     for the chunks already done (so files derived from it come out as before).
-    `fingerprint` (JSON) must equal the stored one to resume.
+    `fingerprint` (JSON) must equal the stored one to resume; `config` (JSON) is stored with
+    every checkpoint for the record (the caller compares configs before resuming).
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     num_runs = int(jax.tree.leaves(inputs)[0].shape[0])
@@ -335,7 +337,7 @@ def run_phase(
         }
         state = {"runner": programs.stack(runner), "agents": done_agents}
         tag = f"g{group:04d}-c{chunks_done:06d}"
-        store.save(tag, state, arrays, {**meta, "group": group, "chunks_done": chunks_done})
+        store.save(tag, state, arrays, {**meta, "config": config, "group": group, "chunks_done": chunks_done})
 
     checkpointing = store is not None and execution.checkpoint_every > 0
     if on_chunk is not None and len(history) == num_groups:  # resumed in the last group: replay its lines

@@ -35,8 +35,10 @@ class Progress:
         elapsed = time.perf_counter() - self.start
         rate = (steps - self.start_steps) / elapsed if elapsed > 0 else float("nan")
         eta = (self.total_steps - steps) / rate if rate > 0 else float("nan")
+        done = int(20 * min(max(steps / self.total_steps, 0.0), 1.0))
         line = (
-            f"[{steps:>9d}/{self.total_steps}] {100.0 * steps / self.total_steps:5.1f}%  "
+            f"|{'#' * done}{'.' * (20 - done)}| [{steps:>9d}/{self.total_steps}] "
+            f"{100.0 * steps / self.total_steps:5.1f}%  "
             f"{rate:9.1f} steps/s/seed x {self.num_seeds} seeds  "
             f"ETA {_fmt_seconds(eta) if eta == eta else '?'}  mean return {mean_return:10.2f}"
         )
