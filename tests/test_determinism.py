@@ -30,5 +30,3 @@ def test_seed_of_vmapped_run_matches_seed_alone(make_config):
     np.testing.assert_allclose(
         np.asarray(batched["metrics"]["eval_returns"][k]), np.asarray(alone["metrics"]["eval_returns"]), rtol=1e-3
     )
-
-

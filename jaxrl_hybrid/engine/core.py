@@ -127,14 +127,13 @@ def blocked(fn, block_size: int):
 
         def body(i, carry):
             start = i * block_size
-            xs = jax.tree.map(lambda x: jax.lax.dynamic_slice_in_dim(x, start, block_size), args)
-            if in_place:
-                first, bufs = carry
-                xs = (jax.tree.map(lambda x: jax.lax.dynamic_slice_in_dim(x, start, block_size), first), *xs[1:])
-            ys = jax.vmap(fn)(*xs)
+            take = lambda x: jax.lax.dynamic_slice_in_dim(x, start, block_size)
             put = lambda o, y: jax.lax.dynamic_update_slice_in_dim(o, y, start, 0)
-            if in_place:
+            if in_place:  # the runner is read from the carry only, so it is never held twice
+                first, bufs = carry
+                ys = jax.vmap(fn)(jax.tree.map(take, first), *jax.tree.map(take, args[1:]))
                 return jax.tree.map(put, first, ys[0]), jax.tree.map(put, bufs, ys[1:])
+            ys = jax.vmap(fn)(*jax.tree.map(take, args))
             return jax.tree.map(put, carry, ys)
 
         num_blocks = jax.lax.optimization_barrier(jnp.int32(n // block_size))
