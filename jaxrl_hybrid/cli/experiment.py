@@ -24,6 +24,7 @@ from jaxrl_hybrid.data import fingerprint as data_fingerprint
 from jaxrl_hybrid.data.stats import normalized_score
 from jaxrl_hybrid.engine import Execution, first_divergence, run_phase
 from jaxrl_hybrid.logging import Progress, RunDir
+from jaxrl_hybrid.logging.run_dir import json_default
 from jaxrl_hybrid.logging.sinks import chunk_scalars
 from jaxrl_hybrid.report import summarize
 from jaxrl_hybrid.training import TrainConfig, make_program
@@ -72,7 +73,7 @@ def _open_run_dir(out: str, overwrite: bool, resume: bool, record: dict, fingerp
                     f"--resume {run_dir.staging}: the dataset differs from the one the run started with "
                     f"(sha256 {saved.get('dataset_fingerprint')} -> {fingerprint})"
                 )
-            diffs = config_differences(saved, json.loads(json.dumps(record, default=_json_default)), EXECUTION_FIELDS)
+            diffs = config_differences(saved, json.loads(json.dumps(record, default=json_default)), EXECUTION_FIELDS)
             if diffs:
                 raise ValueError(
                     f"--resume {run_dir.staging}: this {what} differs from the run it would continue: "
@@ -81,14 +82,6 @@ def _open_run_dir(out: str, overwrite: bool, resume: bool, record: dict, fingerp
         run_dir.truncate("metrics.jsonl")  # rewritten from the checkpoint's history
     run_dir.write_json("config.json", record)
     return run_dir
-
-
-def _json_default(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"cannot write {type(x).__name__} to JSON")
 
 
 def make_sinks(options, out: str, name: str, record: dict) -> list:
@@ -243,7 +236,7 @@ def run_experiment(
             execution=execution,
             store=resume_store(out, "train"),
             fingerprint={"data": fingerprint, "seed": seed, "num_runs": num_runs},
-            config=json.loads(json.dumps(record, default=_json_default)),
+            config=json.loads(json.dumps(record, default=json_default)),
             on_chunk=on_chunk,
             on_progress=progress_printer(
                 program.total_env_steps, num_runs, program.env_steps_after, program.warmup_steps

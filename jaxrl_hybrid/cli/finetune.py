@@ -187,9 +187,9 @@ def run_finetune(
     from jaxrl_hybrid.checkpoint import read_metadata, restore_like, save_agent_states
     from jaxrl_hybrid.cli.experiment import (
         RESUME_DIR,
-        _json_default,
         _open_run_dir,
         diverged_runs,
+        json_default,
         make_sinks,
         progress_printer,
         resume_store,
@@ -293,7 +293,7 @@ def run_finetune(
             execution=execution,
             store=resume_store(out, name),
             fingerprint={"data": fingerprint, "seed": seed, "num_runs": num_seeds},
-            config=json.loads(json.dumps(record, default=_json_default)),
+            config=json.loads(json.dumps(record, default=json_default)),
             on_chunk=lambda c, m: write_line(name, c, part.env_steps_after(c), m["eval_returns"].mean(-1), m),
             on_progress=progress_printer(part.total_env_steps, num_seeds, part.env_steps_after, part.warmup_steps),
         )

@@ -19,7 +19,7 @@ class RunDirExistsError(FileExistsError):
     pass
 
 
-def _json_default(x: Any):
+def json_default(x: Any):
     import numpy as np
 
     if isinstance(x, np.generic):
@@ -66,12 +66,12 @@ class RunDir:
 
     def write_json(self, name: str, obj: Any) -> None:
         tmp = self.path(name + ".tmp")
-        tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, default=json_default) + "\n")
         tmp.replace(self.path(name))
 
     def append_jsonl(self, name: str, obj: Any) -> None:
         with open(self.path(name), "a") as f:
-            f.write(json.dumps(obj, default=_json_default) + "\n")
+            f.write(json.dumps(obj, default=json_default) + "\n")
 
     def read_json(self, name: str) -> Any:
         path = self.path(name)
