@@ -101,6 +101,8 @@ def test_failed_run_leaves_existing_folder_intact(tmp_path, monkeypatch):
         (["--env-override", "gravty=3"], "no dynamics parameter 'gravty'"),
         (["--env", "brax:hopper", "--critic-loss", "two_hot"], "--v-min and --v-max"),
         (["--model-rollouts"], "--model-rollouts augments offline datasets"),
+        (["--activation", "swsh"], "unknown activation 'swsh'; known: relu, tanh, swish"),
+        (["--host-devices", "two"], "expected a positive integer or 'auto'"),
     ],
 )
 def test_bad_input_gets_a_clear_error(tmp_path, capsys, args, message):

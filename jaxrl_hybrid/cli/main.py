@@ -68,6 +68,8 @@ class Train(RunOptions):
     """network widths; default 256 256 for SAC/TD3 and the offline agents (ReBRAC 256x3), 64 64 for PPO"""
     layer_norm: bool | None = None
     """LayerNorm in the critic; default off (ReBRAC on)"""
+    activation: str | None = None
+    """SAC: hidden-layer activation of actor and critics, relu (default), swish, tanh, gelu or elu"""
     num_actions: int | None = None
     """CQL / Cal-QL: sampled actions per set (uniform, policy, next-state policy); default 10"""
     hparam: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
@@ -130,6 +132,8 @@ def build_config(args: Train, dataset=None):
     cls = AGENTS[args.algo]
     if args.num_actions is not None and args.algo not in ("cql", "calql"):
         raise ValueError(f"--num-actions is a CQL / Cal-QL setting; --algo {args.algo} samples no actions")
+    if args.activation is not None and args.algo != "sac":
+        raise ValueError(f"--activation is a SAC setting; --algo {args.algo} keeps its own activations")
     if args.algo in OFFLINE_AGENTS:
         if args.dataset is None:
             raise ValueError(f"--algo {args.algo} is an offline algorithm: pass --dataset FILE")
@@ -185,6 +189,8 @@ def build_config(args: Train, dataset=None):
     else:
         num_critics = args.num_critics or 2
         extra = {"num_min_critics": num_critics} if args.algo == "sac" else {}
+        if args.activation is not None:
+            extra["activation"] = args.activation
         agent_cfg = cls.Config(
             hidden_dims=args.hidden_dims or (256, 256),
             critic_loss=critic_loss,
@@ -226,18 +232,22 @@ def train(args: Train) -> dict:
 
 
 def _start_distributed(argv: list[str] | None) -> None:
-    """`jax.distributed.initialize` from the multi-host flags (or JAX_* variables), before the
-    command modules are imported: importing gymnax already starts a JAX backend."""
+    """The CPU device count (--host-devices) and `jax.distributed.initialize` from the
+    multi-host flags (or JAX_* variables), before the command modules are imported:
+    importing gymnax already starts a JAX backend."""
     import argparse
 
     from jaxrl_hybrid.engine.distributed import initialize_distributed
+    from jaxrl_hybrid.engine.host import configure_host_devices
 
     parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--host-devices")
     parser.add_argument("--coordinator")
     parser.add_argument("--num-processes", type=int)
     parser.add_argument("--process-id", type=int)
     parser.add_argument("--distributed", action="store_true")
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    configure_host_devices(known.host_devices)
     initialize_distributed(known.coordinator, known.num_processes, known.process_id, known.distributed)
 
 

@@ -12,7 +12,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrl_hybrid.networks.mlp import MLP
+from jaxrl_hybrid.networks.mlp import MLP, activation_fn
 
 
 class QNetwork(nn.Module):
@@ -21,11 +21,12 @@ class QNetwork(nn.Module):
     hidden_dims: Sequence[int]
     out_dim: int = 1
     layer_norm: bool = False
+    activation: str = "relu"
 
     @nn.compact
     def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
         x = jnp.concatenate([obs, action], axis=-1)
-        return MLP(self.hidden_dims, self.out_dim, self.layer_norm)(x)
+        return MLP(self.hidden_dims, self.out_dim, self.layer_norm, activation_fn(self.activation))(x)
 
 
 class QEnsemble(nn.Module):
@@ -39,6 +40,7 @@ class QEnsemble(nn.Module):
     num_members: int = 2
     out_dim: int = 1
     layer_norm: bool = False
+    activation: str = "relu"
 
     @nn.compact
     def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
@@ -50,7 +52,7 @@ class QEnsemble(nn.Module):
             out_axes=0,
             axis_size=self.num_members,
         )
-        return ensemble(self.hidden_dims, self.out_dim, self.layer_norm)(obs, action)
+        return ensemble(self.hidden_dims, self.out_dim, self.layer_norm, self.activation)(obs, action)
 
 
 class ValueNetwork(nn.Module):
@@ -63,8 +65,7 @@ class ValueNetwork(nn.Module):
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
-        act = nn.tanh if self.activation == "tanh" else nn.relu
-        return MLP(self.hidden_dims, self.out_dim, self.layer_norm, act)(obs)
+        return MLP(self.hidden_dims, self.out_dim, self.layer_norm, activation_fn(self.activation))(obs)
 
 
 def min_over_subset(values: jax.Array, key: jax.Array, subset_size: int) -> jax.Array:

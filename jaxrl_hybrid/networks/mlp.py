@@ -8,6 +8,22 @@ from collections.abc import Callable, Sequence
 import flax.linen as nn
 import jax
 
+# Hidden-layer activations by the name a static config gives (`activation="swish"`).
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "relu": nn.relu,
+    "tanh": nn.tanh,
+    "swish": nn.swish,
+    "gelu": nn.gelu,
+    "elu": nn.elu,
+}
+
+
+def activation_fn(name: str) -> Callable[[jax.Array], jax.Array]:
+    """The activation called `name`; a clear error for an unknown one."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
 
 def scaled_init(scale: float) -> nn.initializers.Initializer:
     """Uniform variance-scaling init with std = scale / sqrt(fan_avg), LAPACK-free.

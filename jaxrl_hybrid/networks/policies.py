@@ -8,7 +8,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrl_hybrid.networks.mlp import MLP, scaled_init
+from jaxrl_hybrid.networks.mlp import MLP, activation_fn, scaled_init
 
 LOG_STD_MIN = -5.0
 LOG_STD_MAX = 2.0
@@ -20,10 +20,11 @@ class TanhGaussianPolicy(nn.Module):
     hidden_dims: Sequence[int]
     action_dim: int
     layer_norm: bool = False
+    activation: str = "relu"
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
-        x = MLP(self.hidden_dims, None, self.layer_norm)(obs)
+        x = MLP(self.hidden_dims, None, self.layer_norm, activation_fn(self.activation))(obs)
         mean = nn.Dense(self.action_dim, kernel_init=scaled_init(0.01))(x)
         log_std = nn.Dense(self.action_dim, kernel_init=scaled_init(0.01))(x)
         # Soft clamp keeps gradients alive at the bounds.
@@ -64,7 +65,7 @@ class CategoricalPolicy(nn.Module):
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
-        act = nn.tanh if self.activation == "tanh" else nn.relu
+        act = activation_fn(self.activation)
         return MLP(self.hidden_dims, self.num_actions, False, act, final_init_scale=0.01)(obs)
 
 
@@ -77,7 +78,7 @@ class GaussianPolicy(nn.Module):
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
-        act = nn.tanh if self.activation == "tanh" else nn.relu
+        act = activation_fn(self.activation)
         mean = MLP(self.hidden_dims, self.action_dim, False, act, final_init_scale=0.01)(obs)
         log_std = self.param("log_std", nn.initializers.zeros, (self.action_dim,))
         return mean, jnp.broadcast_to(log_std, mean.shape)

@@ -37,12 +37,13 @@ class SAC:
         require_continuous(self.name, spec)
         self.config, self.spec = config, spec
         self.nets = SACNetworks(
-            actor=TanhGaussianPolicy(config.hidden_dims, spec.action_dim, config.actor_layer_norm),
+            actor=TanhGaussianPolicy(config.hidden_dims, spec.action_dim, config.actor_layer_norm, config.activation),
             critic=QEnsemble(
                 config.hidden_dims,
                 config.num_critics,
                 config.critic_loss.output_dim,
                 config.critic_layer_norm,
+                config.activation,
             ),
             actor_tx=make_optimizer(),
             critic_tx=make_optimizer(),

@@ -9,6 +9,7 @@ from flax import struct
 
 from jaxrl_hybrid.agents.common.optim import as_float32
 from jaxrl_hybrid.losses.critic import CriticLoss
+from jaxrl_hybrid.networks.mlp import activation_fn
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +26,7 @@ class SACConfig:
     num_min_critics: int = 2
     critic_layer_norm: bool = False
     actor_layer_norm: bool = False
+    activation: str = "relu"  # hidden layers of actor and critics: relu, swish, tanh, gelu, elu
     critic_loss: CriticLoss = CriticLoss()
     batch_size: int = 256
     utd: int = 1
@@ -32,6 +34,7 @@ class SACConfig:
     backup_entropy: bool = True
 
     def __post_init__(self):
+        activation_fn(self.activation)  # an unknown name fails here, not at the first trace
         if not 1 <= self.num_min_critics <= self.num_critics:
             raise ValueError(
                 f"num_min_critics must be in [1, num_critics={self.num_critics}], got {self.num_min_critics}"
