@@ -4,6 +4,9 @@ from pathlib import Path
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # Tests compare numbers exactly across runs; keep XLA from picking different CPU paths.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+# CLI subprocesses in tests run on one CPU device unless a test asks for more (see engine.host):
+# every extra device is one more compile, and the suites two workers already use both cores.
+os.environ.setdefault("JAXRL_HOST_DEVICES", "1")
 
 import jax  # noqa: E402  (after the environment above)
 

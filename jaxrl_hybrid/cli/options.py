@@ -31,6 +31,9 @@ class RunOptions:
     """multi-host: this process's index (or JAX_PROCESS_ID)"""
     distributed: bool = False
     """multi-host: let JAX detect the cluster (SLURM, Open MPI, TPU pod slice)"""
+    host_devices: str = "auto"
+    """CPU only: XLA CPU devices the runs are shared over, one executable each, run in parallel
+    ('auto': one per core, at most 8; or JAXRL_HOST_DEVICES); no effect on GPU/TPU runs"""
 
 
 def execution_from(options: RunOptions):

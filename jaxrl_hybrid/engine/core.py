@@ -200,6 +200,17 @@ class DevicePrograms:
             return list(pool.map(fn, items))
 
     def init(self, args):
+        """Every device's share of a group's runners from its (inputs, hparams).
+
+        On CPU devices (one per core, sharing the host's memory) the whole group is
+        initialised by one executable on the first device and then split: `init` is
+        `blocked`, so each block's numbers are the same whichever device computes it, and
+        the other devices are spared a compile of their own (the chunk's, which runs on
+        every device at once, is the one worth having per device).
+        """
+        if len(args) > 1 and all(d.platform == "cpu" for d in self.devices):
+            whole = jax.tree.map(lambda *xs: np.concatenate([np.asarray(x) for x in xs]), *args)
+            return self.scatter(self.init_jit(*jax.device_put(whole, self.devices[0])))
         return self._each(lambda a: self.init_jit(*a), args)
 
     def compile(self, runners, hparams) -> None:
@@ -265,7 +276,10 @@ def run_phase(
     max_parallel = execution.max_parallel
     if max_parallel == "auto":
         per_run = runner_bytes_per_run(init, inputs, hparams)
-        budget = device_memory_bytes(devices[0]) * 0.8 / 3  # state in, state out, temporaries
+        # State in, state out, temporaries; CPU devices (one per core) share the host's RAM.
+        budget = device_memory_bytes(devices[0]) * 0.8 / 3
+        if devices[0].platform == "cpu":
+            budget /= len(devices)
         max_parallel = len(devices) * max(1, int(budget // max(per_run, 1)))
         if max_parallel >= num_runs:
             max_parallel = None
