@@ -3,6 +3,7 @@
 import math
 
 import chex
+import jax
 import jax.numpy as jnp
 import numpy as np
 from absl.testing import parameterized
@@ -115,6 +116,17 @@ class CategoricalTest(chex.TestCase):
         got = np.asarray(self.variant(cat.categorical_cross_entropy)(jnp.asarray(logits), jnp.asarray(target)))
         log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
         np.testing.assert_allclose(got, -(target * log_p).sum(-1), rtol=1e-5)
+
+    @chex.all_variants(with_pmap=False)
+    def test_cross_entropy_gradient_is_softmax_minus_target(self):
+        rng = np.random.default_rng(4)
+        logits = (10 * rng.normal(size=(5, self.N))).astype(np.float32)  # large logits: the stable path
+        target = rng.dirichlet(np.ones(self.N), size=5).astype(np.float32)
+        grad = jax.grad(lambda z: cat.categorical_cross_entropy(z, jnp.asarray(target)).sum())
+        got = np.asarray(self.variant(grad)(jnp.asarray(logits)))
+        p = np.exp(logits - logits.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        np.testing.assert_allclose(got, p - target, atol=1e-5)
 
     @parameterized.parameters(5, 51, 101)
     def test_centres_span_support(self, n):
