@@ -11,7 +11,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $(STAMP)
 
 # The default experiment: offline-to-online on a dynamics-shifted Pendulum (data cached in runs/data/).
@@ -21,8 +21,9 @@ run: install
 test: install
 	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
 
+# Ours vs rejax and d3rlpy (peer venvs made on first use from benchmarks/peers/*.txt), then seed scaling.
 bench: install
-	$(VENV)/bin/python benchmarks/throughput.py --out benchmarks/results
+	$(VENV)/bin/python benchmarks/peers.py --out benchmarks/results
 	$(VENV)/bin/python benchmarks/scaling.py --out benchmarks/results
 
 lint: install
