@@ -93,21 +93,38 @@ def make_data(algo: str, spec: EnvSpec, key):
     return lambda kk, shape: sample(dataset, kk, shape)
 
 
-def scanned_updates(agent, draw, num_updates: int):
-    """Per seed: `num_updates` (sample, update) steps as one lax.scan, as the training loops run them."""
+def update_step(agent, draw):
+    """Per seed: one (sample a batch, update) step, as the training loops run it."""
     hparams = agent.default_hparams()
     shape = (agent.config.utd, agent.config.batch_size)
 
+    def step(state, key):
+        k_sample, k_update = jax.random.split(key)
+        return agent.update(state, draw(k_sample, shape), k_update, hparams)
+
+    return step
+
+
+def scanned_updates(agent, draw, num_updates: int):
+    """Per seed: `num_updates` update steps as one lax.scan."""
+    step = update_step(agent, draw)
+
     def run(state, key):
         def body(state, k):
-            k_sample, k_update = jax.random.split(k)
-            state, metrics = agent.update(state, draw(k_sample, shape), k_update, hparams)
+            state, metrics = step(state, k)
             return state, metrics["critic_loss"]
 
         state, losses = jax.lax.scan(body, state, jax.random.split(key, num_updates))
         return state, losses[-1]
 
     return run
+
+
+def updates_per_call(args, flops: float, num_seeds: int, rate: float | None = None) -> int:
+    """Updates per timed call for about --seconds-per-call, at `rate` updates/s (all seeds)
+    when one is known, else at an assumed 200 GFLOP/s."""
+    rate = rate or 2e11 / flops
+    return int(np.clip(args.seconds_per_call * rate / num_seeds, 2, args.max_updates))
 
 
 def over_seeds(run, num_seeds: int, block: int | None):
@@ -152,16 +169,9 @@ def time_program(agent, run, num_seeds: int, devices, block: int | None, repeats
 
 def flops_per_update(agent, draw) -> float:
     """XLA's cost analysis of one compiled (sample, update) step, one seed."""
-    hparams = agent.default_hparams()
-    shape = (agent.config.utd, agent.config.batch_size)
-
-    def step(state, key):
-        k_sample, k_update = jax.random.split(key)
-        return agent.update(state, draw(k_sample, shape), k_update, hparams)
-
     key = jax.random.PRNGKey(0)
     state = jax.jit(agent.init)(key)
-    cost = jax.jit(step).lower(state, key).compile().cost_analysis()
+    cost = jax.jit(update_step(agent, draw)).lower(state, key).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, list | tuple) else cost
     return float(cost["flops"])
 
@@ -205,13 +215,9 @@ def loss_cost(args, algo: str, n: int, rounds: int = 4) -> dict:
         agent = make_agent(algo, args.hidden, args.batch_size, loss)
         draw = make_data(algo, agent.spec, jax.random.PRNGKey(0))
         progs[loss] = (agent, draw, flops_per_update(agent, draw))
-    # Updates per call from a first MSE timing, to about --seconds-per-call.
-    agent, draw, flops = progs["mse"]
-    num_updates = int(np.clip(args.seconds_per_call * 2e11 / flops / n, 2, args.max_updates))
+    num_updates = updates_per_call(args, progs["mse"][2], n)
     best = {loss: float("inf") for loss in progs}
-    runs = {}
-    for loss, (agent, draw, _) in progs.items():
-        runs[loss] = (agent, scanned_updates(agent, draw, num_updates))
+    runs = {loss: (agent, scanned_updates(agent, draw, num_updates)) for loss, (agent, draw, _) in progs.items()}
     for _ in range(rounds):
         for loss, (agent, run) in runs.items():
             t = time_program(agent, run, n, jax.local_devices()[:1], MAX_BLOCK.get(algo), 1)
@@ -234,47 +240,39 @@ def measure_updates(args, matmul: float) -> tuple[list[dict], list[dict]]:
     if len(all_devices) > 1:
         layouts.append((f"{len(all_devices)} host devices", all_devices))
     for algo in args.algos:
-        for loss in ("mse",):
-            agent = make_agent(algo, args.hidden, args.batch_size, loss)
-            draw = make_data(algo, agent.spec, jax.random.PRNGKey(0))
-            flops = flops_per_update(agent, draw)
-            seeds = args.seeds
-            for label, devices in layouts:
-                per_call_target = args.seconds_per_call
-                rate_guess = None
-                for n in seeds:
-                    # Updates per timed call: about --seconds-per-call at the last rate seen.
-                    guess = rate_guess or (2e9 / flops * 100)
-                    num_updates = int(np.clip(per_call_target * guess / n, 2, args.max_updates))
-                    run = scanned_updates(agent, draw, num_updates)
-                    block = MAX_BLOCK.get(algo)
-                    timing = time_program(agent, run, n, devices, block, args.repeats)
-                    total = n * num_updates / timing["seconds"]
-                    rate_guess = total
-                    row = {
-                        "ours": True,
-                        "algo": algo,
-                        "critic_loss": loss,
-                        "layout": label,
-                        "devices": timing["devices"],
-                        "num_seeds": n,
-                        "updates_per_call": num_updates,
-                        "seconds": timing["seconds"],
-                        "updates_per_s": total,
-                        "updates_per_s_per_seed": total / n,
-                        "compile_s": timing["compile_s"],
-                        "flops_per_update": flops,
-                        "utilisation": flops * total / matmul,
-                        "block": block if block and block < n else None,
-                    }
-                    rows.append(row)
-                    print(
-                        f"{algo:4s} {loss:8s} {label:16s} {n:4d} seeds: {total:9.1f} updates/s "
-                        f"({total / n:8.2f} per seed)  {100 * row['utilisation']:5.1f}% of matmul peak  "
-                        f"compile {timing['compile_s']:.1f} s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+        agent = make_agent(algo, args.hidden, args.batch_size, "mse")
+        draw = make_data(algo, agent.spec, jax.random.PRNGKey(0))
+        flops = flops_per_update(agent, draw)
+        block = MAX_BLOCK.get(algo)
+        for label, devices in layouts:
+            rate = None  # the last measured rate sizes the next seed count's calls
+            for n in args.seeds:
+                num_updates = updates_per_call(args, flops, n, rate)
+                timing = time_program(agent, scanned_updates(agent, draw, num_updates), n, devices, block, args.repeats)
+                rate = n * num_updates / timing["seconds"]
+                row = {
+                    "ours": True,
+                    "algo": algo,
+                    "critic_loss": "mse",
+                    "layout": label,
+                    "devices": timing["devices"],
+                    "num_seeds": n,
+                    "updates_per_call": num_updates,
+                    "seconds": timing["seconds"],
+                    "updates_per_s": rate,
+                    "updates_per_s_per_seed": rate / n,
+                    "compile_s": timing["compile_s"],
+                    "flops_per_update": flops,
+                    "utilisation": flops * rate / matmul,
+                    "block": block if block and block < n else None,
+                }
+                rows.append(row)
+                print(
+                    f"{algo:4s} {label:16s} {n:4d} seeds: {rate:9.1f} updates/s ({rate / n:8.2f} per seed)  "
+                    f"{100 * row['utilisation']:5.1f}% of matmul peak  compile {timing['compile_s']:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
         for n in args.loss_seeds:
             cost_rows.append(loss_cost(args, algo, n))
             c = cost_rows[-1]
@@ -287,9 +285,10 @@ def measure_updates(args, matmul: float) -> tuple[list[dict], list[dict]]:
 
 
 def compile_counts(args) -> dict:
-    """XLA compilations of two CLI training runs with traced grids, each a fresh process with
-    JAX_LOG_COMPILES=1: 4 runs over 3 chunks, then 8 runs over 6 chunks. The count of the
-    programs that matter (init and chunk, one per device) grows with neither."""
+    """XLA compilations of CLI runs, each a fresh process with JAX_LOG_COMPILES=1: two `train`
+    runs with traced grids (4 runs over 3 chunks, 8 runs over 6 chunks; the programs that
+    matter, init and chunk per device, grow with neither) and a `sweep` of 2 static network
+    widths x a traced grid (one set of programs per static value)."""
     import os
     import re
     import subprocess
@@ -297,13 +296,7 @@ def compile_counts(args) -> dict:
     cli = Path(sys.executable).parent / "jaxrl-hybrid"
     pattern = re.compile(r"Finished XLA compilation of (.+?) in ([0-9.eE+-]+) sec")
 
-    def count(grid: list[str], chunks: int, name: str) -> dict:
-        argv = [
-            "train", "--algo", "sac", "--env", "gymnax:Pendulum-v1", "--num-seeds", "2",
-            "--total-steps", str(100 + 100 * chunks), "--learning-starts", "100", "--eval-every", "100",
-            "--num-eval-episodes", "1", "--hidden-dims", "32", "32", "--batch-size", "64", *grid,
-            "--out", str(Path(args.out) / name), "--overwrite",
-        ]  # fmt: skip
+    def run(argv: list[str]) -> dict:
         env = {**os.environ, "JAX_LOG_COMPILES": "1"}
         done = subprocess.run([str(cli), *argv], env=env, capture_output=True, text=True)
         if done.returncode != 0:
@@ -317,6 +310,22 @@ def compile_counts(args) -> dict:
             "largest": [{"program": n, "seconds": t} for n, t in big],
         }
 
+    def count(grid: list[str], chunks: int, name: str) -> dict:
+        return run([
+            "train", "--algo", "sac", "--env", "gymnax:Pendulum-v1", "--num-seeds", "2",
+            "--total-steps", str(100 + 100 * chunks), "--learning-starts", "100", "--eval-every", "100",
+            "--num-eval-episodes", "1", "--hidden-dims", "32", "32", "--batch-size", "64", *grid,
+            "--out", str(Path(args.out) / name), "--overwrite",
+        ])  # fmt: skip
+
+    sweep_file = Path(args.out) / "compile_count_sweep.toml"
+    sweep_file.parent.mkdir(parents=True, exist_ok=True)
+    sweep_file.write_text(
+        'command = "train"\nnum_seeds = 2\nseed = 0\n\n[options]\nalgo = "sac"\nenv = "gymnax:Pendulum-v1"\n'
+        "total_steps = 400\nlearning_starts = 100\neval_every = 100\nnum_eval_episodes = 1\nbatch_size = 64\n\n"
+        "[grid]\ncritic_lr = [1e-3, 3e-4]\nhidden_dims = [[32, 32], [16, 16]]\n"
+    )
+    sweep = run(["sweep", str(sweep_file), "--out", str(Path(args.out) / "compile_count_sweep"), "--overwrite"])
     small = count(["--hparam", "critic_lr=1e-3,3e-4"], 3, "compile_count_small")
     large = count(["--hparam", "critic_lr=1e-3,3e-4", "--hparam", "tau=0.005,0.01"], 6, "compile_count_large")
     return {
@@ -328,6 +337,7 @@ def compile_counts(args) -> dict:
         "chunks_larger": 6,
         "xla_compilations_larger": large["xla_compilations"],
         "larger": large,
+        "sweep": {**sweep, "static_combinations": 2, "runs_each": 4, "chunks": 3},
         "devices": len(jax.local_devices()),
     }
 
@@ -344,6 +354,7 @@ def main(argv=None):
     parser.add_argument("--seconds-per-call", type=float, default=3.0)
     parser.add_argument("--max-updates", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="1 and 8 seeds, for a first look")
+    parser.add_argument("--skip-updates", action="store_true", help="only the matmul rates and compile counts")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.loss_seeds, args.repeats, args.seconds_per_call = [1, 8], [1], 1, 1.0
@@ -355,11 +366,12 @@ def main(argv=None):
     print(f"float32 matmul 1024x1024: {matmul / 1e9:.1f} GFLOP/s", file=sys.stderr, flush=True)
     for shape, flops in ceilings.items():
         print(f"float32 matmul {shape}: {flops / 1e9:.1f} GFLOP/s ({100 * flops / matmul:.0f}%)", file=sys.stderr)
-    rows, cost_rows = measure_updates(args, matmul)
+    rows, cost_rows = ([], []) if args.skip_updates else measure_updates(args, matmul)
     counts = compile_counts(args)
     print(
         f"CLI runs: {counts['xla_compilations']} XLA compilations for 4 runs x 3 chunks, "
-        f"{counts['xla_compilations_larger']} for 8 runs x 6 chunks",
+        f"{counts['xla_compilations_larger']} for 8 runs x 6 chunks, "
+        f"{counts['sweep']['xla_compilations']} for a sweep of 2 static widths x 4 runs",
         file=sys.stderr,
     )
     result = {

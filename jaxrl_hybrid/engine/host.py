@@ -18,6 +18,7 @@ count is recorded in every run's summary with the rest of the layout.
 from __future__ import annotations
 
 import os
+import sys
 
 ENV_VAR = "JAXRL_HOST_DEVICES"
 FLAG = "--xla_force_host_platform_device_count"
@@ -63,8 +64,6 @@ def configure_host_devices(setting: str | int | None = None) -> int | None:
 
 
 def _backend_started() -> bool:
-    import sys
-
     if "jax" not in sys.modules:
         return False
     try:

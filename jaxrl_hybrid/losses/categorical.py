@@ -100,7 +100,7 @@ def categorical_cross_entropy(logits: jax.Array, target_probs: jax.Array) -> jax
     """Cross-entropy -sum(p * log softmax(logits)) over the last axis, unreduced otherwise.
 
     Computed as logsumexp(logits) - sum(p * logits), which equals it when p sums to one (every
-    target distribution here does): one exp pass and no log-softmax array, whose gradient
-    softmax(logits) - p is what XLA then fuses into the head's backward pass.
+    target distribution here does): one exp pass and no log-softmax array; its gradient is
+    softmax(logits) - p.
     """
     return jax.nn.logsumexp(logits, axis=-1) - jnp.sum(target_probs * logits, axis=-1)
