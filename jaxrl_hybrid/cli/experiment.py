@@ -29,17 +29,13 @@ from jaxrl_hybrid.logging.sinks import chunk_scalars
 from jaxrl_hybrid.report import summarize
 from jaxrl_hybrid.training import TrainConfig, make_program
 from jaxrl_hybrid.training.hybrid import HybridConfig
-
-
-def seed_keys(seed: int, num_seeds: int) -> jax.Array:
-    """Key of seed i is fold_in(PRNGKey(seed), i): seed i is the same in any run size."""
-    base = jax.random.PRNGKey(seed)
-    return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(num_seeds))
+from jaxrl_hybrid.training.program import seed_keys  # noqa: F401  (re-exported: cli.experiment.seed_keys)
 
 
 def parse_grid(specs: tuple[str, ...] | list[str], hparams_cls) -> list[dict[str, float]]:
     """["actor_lr=1e-3,3e-4", "gamma=0.99"] -> the cartesian product as a list of dicts."""
-    fields = [f.name for f in dataclasses.fields(hparams_cls)]
+    # Scalar fields only: a learned objective's parameters (PPOHParams.objective) are no grid axis.
+    fields = [f.name for f in dataclasses.fields(hparams_cls) if f.default is not dataclasses.MISSING]
     axes: dict[str, list[float]] = {}
     for spec in specs:
         name, sep, values = spec.partition("=")

@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     from jaxrl_hybrid.cli.finetune import Finetune, finetune
     from jaxrl_hybrid.cli.gap import Gap, gap
     from jaxrl_hybrid.cli.hybrid import Hybrid, hybrid
+    from jaxrl_hybrid.cli.meta import MetaEval, MetaTrain, meta_eval, meta_train
     from jaxrl_hybrid.cli.report import Report, report
     from jaxrl_hybrid.cli.sweep import Sweep, sweep
 
@@ -270,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         | Annotated[Hybrid, tyro.conf.subcommand("hybrid")]
         | Annotated[Gap, tyro.conf.subcommand("gap")]
         | Annotated[Sweep, tyro.conf.subcommand("sweep")]
+        | Annotated[MetaTrain, tyro.conf.subcommand("meta-train")]
+        | Annotated[MetaEval, tyro.conf.subcommand("meta-eval")]
         | Annotated[Report, tyro.conf.subcommand("report")]
         | Annotated[
             dataset.DatasetCommand,
@@ -288,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
             gap(args)
         elif isinstance(args, Sweep):
             sweep(args)
+        elif isinstance(args, MetaTrain):
+            meta_train(args)
+        elif isinstance(args, MetaEval):
+            meta_eval(args)
         elif isinstance(args, Report):
             report(args)
         else:

@@ -63,7 +63,7 @@ def make_onpolicy_program(agent, env: Env, env_params: Any, config) -> TrainProg
         if agent.config.anneal_lr:
             frac = 1.0 - runner.iteration.astype(jnp.float32) / total_iters
             hparams = hparams.replace(lr=hparams.lr * frac)
-        agent_state, metrics = agent.update(runner.agent, rollout, key_update, hparams)
+        agent_state, metrics = agent.update(runner.agent, rollout, key_update, hparams, total_iters)
         runner = OnPolicyRunner(agent_state, env_state, obs, key, runner.iteration + 1)
         return runner, (metrics, (done.sum(), jnp.where(done, ret, 0.0).sum()))
 

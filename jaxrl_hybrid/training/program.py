@@ -17,6 +17,12 @@ import jax.numpy as jnp
 from jaxrl_hybrid.training.evaluation import evaluate
 
 
+def seed_keys(seed: int, num_seeds: int) -> jax.Array:
+    """Key of seed i is fold_in(PRNGKey(seed), i): seed i is the same in any run size."""
+    base = jax.random.PRNGKey(seed)
+    return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(num_seeds))
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainProgram:
     """`init(key, hparams) -> runner`; `run_chunk(runner, hparams) -> (runner, metrics)`.

@@ -85,8 +85,8 @@ class PPO:
         action = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape)
         return action, _gaussian_log_prob(mean, log_std, action)
 
-    def update(self, state: PPOState, rollout, key, hparams: PPOHParams):
-        return ppo_update.update(self, state, rollout, key, hparams)
+    def update(self, state: PPOState, rollout, key, hparams: PPOHParams, total_updates: int | None = None):
+        return ppo_update.update(self, state, rollout, key, hparams, total_updates)
 
     def act(self, state: PPOState, obs, key, deterministic: bool, hparams=None):
         params = state.model.params["actor"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax.numpy as jnp
 from flax import struct
 
 from jaxrl_hybrid.agents.common.optim import as_float32
 from jaxrl_hybrid.losses.critic import CriticLoss
+from jaxrl_hybrid.losses.policy import ClipObjective
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,6 +20,8 @@ class PPOConfig:
     Each update sees a rollout of `num_steps` steps from every env, makes `update_epochs`
     passes over it in `num_minibatches` minibatches. `clip_value_loss` applies PPO's value
     clipping to the regression critic losses (the categorical ones use plain cross-entropy).
+    `objective` is the policy objective (jaxrl_hybrid.losses.policy): PPO's clipped surrogate,
+    or a learned drift (LPO, TA-LPO) whose parameters are the traced `PPOHParams.objective`.
     """
 
     hidden_dims: tuple[int, ...] = (64, 64)
@@ -30,6 +34,7 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     anneal_lr: bool = True
     normalize_advantages: bool = True
+    objective: Any = ClipObjective()
 
     def __post_init__(self):
         if self.activation not in ("tanh", "relu"):
@@ -41,7 +46,9 @@ class PPOConfig:
 
 @struct.dataclass
 class PPOHParams:
-    """Traced PPO hyperparameters."""
+    """Traced PPO hyperparameters; `objective` holds the parameters of a learned policy
+    objective (a dict of arrays; empty for the clipped surrogate), so a population of
+    objectives is vmapped like a grid of learning rates."""
 
     lr: jnp.ndarray = 2.5e-4
     gamma: jnp.ndarray = 0.99
@@ -49,6 +56,7 @@ class PPOHParams:
     clip_eps: jnp.ndarray = 0.2
     ent_coef: jnp.ndarray = 0.01
     vf_coef: jnp.ndarray = 0.5
+    objective: Any = struct.field(default_factory=dict)
 
 
 def default_hparams(**overrides) -> PPOHParams:

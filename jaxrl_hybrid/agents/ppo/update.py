@@ -1,4 +1,4 @@
-"""PPO: GAE on the rollout, then clipped-surrogate epochs over shuffled minibatches."""
+"""PPO: GAE on the rollout, then epochs of the policy objective over shuffled minibatches."""
 
 from __future__ import annotations
 
@@ -12,12 +12,6 @@ from jaxrl_hybrid.losses.regression import squared_error
 from jaxrl_hybrid.losses.td import bootstrap_discount, gae_advantages
 
 
-def clipped_surrogate(log_prob, old_log_prob, advantage, clip_eps):
-    """Per-example -min(r A, clip(r, 1 - eps, 1 + eps) A), r = pi / pi_old."""
-    ratio = jnp.exp(log_prob - old_log_prob)
-    return -jnp.minimum(ratio * advantage, jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantage)
-
-
 def value_loss(config: PPOConfig, outputs, old_value, target, clip_eps):
     """Per-example critic loss; regression losses get PPO's value clipping if configured."""
     loss = config.critic_loss
@@ -28,9 +22,18 @@ def value_loss(config: PPOConfig, outputs, old_value, target, clip_eps):
     return jnp.maximum(loss.loss(outputs, target), squared_error(clipped, target))
 
 
-def update(agent, state: PPOState, rollout: Rollout, key, hparams: PPOHParams):
-    """One PPO update on a rollout of shape (num_steps, num_envs, ...)."""
+def update(agent, state: PPOState, rollout: Rollout, key, hparams: PPOHParams, total_updates: int | None = None):
+    """One PPO update on a rollout of shape (num_steps, num_envs, ...).
+
+    `total_updates` (the run's number of updates, static) gives a temporally-aware objective
+    its inputs: gradient step n of N = total_updates x epochs x minibatches, as n / N and log N.
+    """
     config: PPOConfig = agent.config
+    objective = config.objective
+    steps_per_update = config.update_epochs * config.num_minibatches
+    if objective.temporal and total_updates is None:
+        raise ValueError(f"the {objective.name} objective needs the run's total_updates (training progress)")
+    budget = steps_per_update * (total_updates or 1)
     params = state.model.params
     v_tm1 = agent.value(params, rollout.obs)
     v_t = agent.value(params, rollout.next_obs)
@@ -49,29 +52,35 @@ def update(agent, state: PPOState, rollout: Rollout, key, hparams: PPOHParams):
     n = flat[0].shape[0]
     mb = n // config.num_minibatches
 
-    def loss_fn(params, minibatch):
+    def loss_fn(params, minibatch, grad_step):
         obs, action, old_log_prob, adv, tgt, old_value = minibatch
         if config.normalize_advantages:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         log_prob, entropy = agent.log_prob_entropy(params, obs, action)
         outputs = agent.nets.critic.apply(params["critic"], obs)
-        pg = clipped_surrogate(log_prob, old_log_prob, adv, hparams.clip_eps).mean()
+        ratio = jnp.exp(log_prob - old_log_prob)
+        progress = grad_step.astype(jnp.float32) / budget
+        pg = objective.loss(hparams.objective, ratio, adv, hparams.clip_eps, progress, jnp.log(float(budget))).mean()
         vf = value_loss(config, outputs, old_value, tgt, hparams.clip_eps).mean()
         ent = entropy.mean()
         total = pg + hparams.vf_coef * vf - hparams.ent_coef * ent
         return total, {"policy_loss": pg, "value_loss": vf, "entropy": ent}
 
-    def epoch(model, key_epoch):
+    def epoch(model, inputs):
+        key_epoch, epoch_index = inputs
         perm = jax.random.permutation(key_epoch, n)[: mb * config.num_minibatches]
         minibatches = jax.tree.map(lambda x: x[perm].reshape((config.num_minibatches, mb, *x.shape[1:])), flat)
+        first_step = state.step * steps_per_update + epoch_index * config.num_minibatches
 
-        def step(model, minibatch):
-            (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(model.params, minibatch)
+        def step(model, inputs):
+            minibatch, i = inputs
+            (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(model.params, minibatch, first_step + i)
             return apply_gradients(model, grads, agent.nets.tx, hparams.lr), metrics
 
-        return jax.lax.scan(step, model, minibatches)
+        return jax.lax.scan(step, model, (minibatches, jnp.arange(config.num_minibatches)))
 
-    model, metrics = jax.lax.scan(epoch, state.model, jax.random.split(key, config.update_epochs))
+    epochs = (jax.random.split(key, config.update_epochs), jnp.arange(config.update_epochs))
+    model, metrics = jax.lax.scan(epoch, state.model, epochs)
     metrics = jax.tree.map(jnp.mean, metrics)
     metrics["value_mean"] = v_tm1.mean()
     return state.replace(model=model, step=state.step + 1), metrics

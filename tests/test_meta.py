@@ -1,0 +1,208 @@
+"""Learned policy objectives (LPO, TA-LPO) and their meta-training with evolution strategies."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxrl_hybrid.cli.main import main
+from jaxrl_hybrid.losses.policy import (
+    DRIFT_MARGIN,
+    ClipObjective,
+    DriftObjective,
+    clip_drift,
+    drift_objective,
+    get_objective,
+    learned_drift,
+)
+from jaxrl_hybrid.meta import InnerConfig, MetaConfig, make_generation, make_strategy, meta_train
+from jaxrl_hybrid.meta.es import generation_key, init_state
+
+
+def random_inputs(rng, n):
+    ratio = np.exp(rng.uniform(-2.0, 2.0, n)).astype(np.float32)  # r in [0.14, 7.4]
+    advantage = (rng.standard_normal(n) * rng.choice([0.1, 1.0, 10.0], n)).astype(np.float32)
+    return jnp.asarray(ratio), jnp.asarray(advantage)
+
+
+@pytest.mark.parametrize("name", ["lpo", "ta-lpo"])
+def test_drift_is_zero_at_ratio_one_and_never_negative(name):
+    """Property test: random parameters (small to saturating), advantages, progress and budgets."""
+    objective = get_objective(name, hidden=32)
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        scale = [0.03, 0.3, 3.0, 30.0][trial % 4]
+        params = {k: v * (scale / 0.1) for k, v in objective.init_params(jax.random.PRNGKey(trial)).items()}
+        ratio, advantage = random_inputs(rng, 4096)
+        progress, log_budget = rng.uniform(0.0, 1.0), rng.uniform(0.0, 12.0)
+        d = np.asarray(objective.drift(params, ratio, advantage, 0.2, progress, log_budget))
+        assert np.all(np.isfinite(d)) and np.all(d >= 0.0), (trial, d.min())
+        at_one = objective.drift(params, jnp.ones_like(advantage), advantage, 0.2, progress, log_budget)
+        np.testing.assert_array_equal(np.asarray(at_one), 0.0)
+        # the learned part moves the drift away from PPO's somewhere (the test sees real networks)
+        assert np.abs(d - np.maximum(np.asarray(clip_drift(ratio, advantage, 0.2)) - DRIFT_MARGIN, 0)).max() > 0
+
+
+def test_clip_drift_objective_is_ppo_loss():
+    rng = np.random.default_rng(1)
+    ratio, advantage = random_inputs(rng, 10_000)
+    r, a = np.asarray(ratio, np.float64), np.asarray(advantage, np.float64)
+    reference = -np.minimum(r * a, np.clip(r, 0.8, 1.2) * a)  # PPO (Schulman et al., 2017), in numpy
+    via_drift = drift_objective(ratio, advantage, clip_drift(ratio, advantage, 0.2))
+    np.testing.assert_allclose(np.asarray(via_drift), reference, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ClipObjective().loss({}, ratio, advantage, 0.2)), reference, rtol=1e-6)
+
+
+def test_learned_drift_matches_numpy():
+    objective = DriftObjective(hidden=8, temporal=True)
+    params = objective.init_params(jax.random.PRNGKey(3))
+    ratio, advantage = random_inputs(np.random.default_rng(2), 256)
+    progress, log_budget = 0.3, np.log(640.0)
+    p = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    r, a = np.asarray(ratio, np.float64), np.asarray(advantage, np.float64)
+    base = np.stack([1 - r, (1 - r) ** 2, np.log(r), np.log(r) ** 2], -1)
+    x = np.concatenate([base, base * a[:, None]], -1)
+    t = np.array([progress, log_budget])
+
+    def f(x):
+        return (np.tanh(x @ p["w_x"] + t @ p["w_t"]) @ p["w_out"])[..., 0]
+
+    clip = np.maximum((r - np.clip(r, 0.8, 1.2)) * a, 0.0)
+    reference = np.maximum(f(x) - f(np.zeros_like(x)) + clip - 1e-4, 0.0)
+    got = learned_drift(params, ratio, advantage, 0.2, progress, log_budget)
+    np.testing.assert_allclose(np.asarray(got), reference, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="progress"):
+        learned_drift(params, ratio, advantage, 0.2)
+
+
+def test_ppo_trains_with_a_learned_objective_and_temporal_needs_the_budget():
+    from jaxrl_hybrid.agents.ppo import PPO, PPOConfig, default_hparams
+    from jaxrl_hybrid.agents.ppo.state import Rollout
+    from jaxrl_hybrid.envs import make_env
+
+    env, _ = make_env("gymnax:CartPole-v1")
+    objective = DriftObjective(hidden=4, temporal=True)
+    agent = PPO(PPOConfig(hidden_dims=(8,), num_steps=8, objective=objective), env.spec)
+    state = agent.init(jax.random.PRNGKey(0))
+    obs = jax.random.normal(jax.random.PRNGKey(1), (8, 2, 4))
+    action, log_prob = agent.sample(state, obs, jax.random.PRNGKey(2))
+    zeros = jnp.zeros((8, 2))
+    rollout = Rollout(obs, action, log_prob, jnp.ones((8, 2)), obs, zeros.astype(bool), zeros.astype(bool))
+    hparams = default_hparams().replace(objective=objective.init_params(jax.random.PRNGKey(4)))
+    new, metrics = agent.update(state, rollout, jax.random.PRNGKey(5), hparams, total_updates=10)
+    assert np.isfinite(float(metrics["policy_loss"])) and int(new.step) == 1
+    with pytest.raises(ValueError, match="total_updates"):
+        agent.update(state, rollout, jax.random.PRNGKey(5), hparams)
+
+
+@pytest.mark.parametrize("strategy", ["Open_ES", "snes"])
+def test_es_raises_mean_population_fitness_on_a_tiny_task(strategy):
+    """A 10-dim noisy quadratic bowl through the meta-training generation step: the same
+    ask / fitness / tell program as over PPO runs (a sign error would lower the fitness)."""
+    template = {"w": jnp.zeros((2, 5))}
+    target = jnp.linspace(-1.0, 1.0, 10).reshape(2, 5)
+    es, es_params = make_strategy(strategy, 16, template, lr=0.1, sigma=0.1)
+
+    def fitness_fn(key, member):  # "final return": higher is better
+        return -jnp.sum(jnp.square(member["w"] - target)) + 0.05 * jax.random.normal(key)
+
+    step = make_generation(es, es_params, fitness_fn, num_seeds=2)
+    state = init_state(es, es_params, template, seed=0)
+    means = []
+    for g in range(15):
+        state, m = step(state, generation_key(0, g))
+        means.append(float(m["fitness_mean"]))
+    assert means[-1] > means[0] + 1.0, means  # from about -3.7 towards 0
+    assert np.linalg.norm(np.asarray(es.get_mean(state)["w"] - target)) < 0.6 * np.linalg.norm(np.asarray(target))
+
+
+def test_strategy_names_are_checked():
+    template = {"w": jnp.zeros(3)}
+    with pytest.raises(ValueError, match="unknown ES strategy 'nope'"):
+        make_strategy("nope", 8, template, 0.1, 0.1)
+    with pytest.raises(ValueError, match="population-based"):
+        make_strategy("SimpleGA", 8, template, 0.1, 0.1)
+    with pytest.raises(ValueError, match="even"):
+        make_strategy("Open_ES", 7, template, 0.1, 0.1)
+
+
+def tiny_meta(**kw):
+    inner = InnerConfig.for_env(
+        "gymnax:CartPole-v1", total_steps=1024, num_steps=64, hidden_dims=(8,), num_eval_episodes=2
+    )
+    return MetaConfig(**{"objective": "ta-lpo", "hidden": 4, "population": 4, "num_seeds": 2, "generations": 3,
+                         "inner": inner, **kw})  # fmt: skip
+
+
+def _history(folder):
+    rows = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def test_meta_train_is_deterministic_and_resumes_to_the_same_numbers(tmp_path):
+    config = tiny_meta()
+    a = tmp_path / "a"
+    meta_train(config, a, stream=None)
+    files = sorted(p.name for p in a.iterdir())
+    assert files == ["checkpoints", "drift.png", "fitness.png", "history.jsonl", "meta.json", "objective.npz",
+                     "report.md", "summary.json"]  # fmt: skip
+    assert len(list((a / "checkpoints").glob("*.npz"))) == 3
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_first(row):
+        if row["generation"] == 1:
+            raise Killed
+
+    b = tmp_path / "b"
+    with pytest.raises(Killed):
+        meta_train(config, b, stream=None, on_generation=kill_after_first)
+    assert not b.exists() and (tmp_path / "b.partial" / "checkpoints").is_dir()
+    with pytest.raises(ValueError, match="different config"):
+        meta_train(tiny_meta(seed=1), b, resume=True, stream=None)
+    meta_train(config, b, resume=True, stream=None)
+    assert _history(a) == _history(b)
+    with np.load(a / "objective.npz") as fa, np.load(b / "objective.npz") as fb:
+        assert sorted(fa.files) == ["w_out", "w_t", "w_x"]
+        for k in fa.files:
+            np.testing.assert_array_equal(fa[k], fb[k])
+        assert np.abs(fa["w_x"]).max() > 0  # the ES moved its mean off the all-zero start
+
+
+def test_cli_meta_train_then_meta_eval_on_a_held_out_env(tmp_path, capsys):
+    out = tmp_path / "meta"
+    train = ["meta-train", "--objective", "lpo", "--generations", "2", "--population", "4", "--num-seeds", "1",
+             "--hidden", "4", "--total-steps", "1024", "--num-steps", "64", "--num-eval-episodes", "2",
+             "--out", str(out)]  # fmt: skip
+    assert main(train) == 0
+    assert "generation 2/2" in capsys.readouterr().out
+    assert main(train) == 2  # the folder holds a finished run
+    assert "--overwrite" in capsys.readouterr().err
+    evaluate = ["meta-eval", str(out), "--env", "gymnax:CartPole-v1", "--env", "gymnax:Acrobot-v1",
+                "--num-seeds", "3", "--total-steps", "1024", "--eval-points", "2"]  # fmt: skip
+    assert main(evaluate) == 0
+    record = json.loads((tmp_path / "meta_eval" / "results.json").read_text())
+    assert set(record["envs"]) == {"gymnax:CartPole-v1", "gymnax:Acrobot-v1"}
+    acrobot = record["envs"]["gymnax:Acrobot-v1"]
+    assert not acrobot["meta_trained_on"] and record["envs"]["gymnax:CartPole-v1"]["meta_trained_on"]
+    assert len(acrobot["final_returns"]["learned"]) == 3 and len(acrobot["final_returns"]["ppo"]) == 3
+    report = (tmp_path / "meta_eval" / "report.md").read_text()
+    assert "| gymnax:Acrobot-v1 | held out |" in report and (tmp_path / "meta_eval" / "curves.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["meta-train", "--env", "gymnax:Nope-v0"], "unknown env"),
+        (["meta-train", "--env", "gymnax:Pendulum-v1"], "discrete"),
+        (["meta-train", "--strategy", "SimpleGA", "--generations", "1"], "population-based"),
+        (["meta-train", "--population", "5"], "even"),
+        (["meta-eval", "nowhere"], "meta.json"),
+    ],
+)
+def test_meta_bad_input_gets_a_clear_error(tmp_path, capsys, args, message):
+    assert main([*args, "--out", str(tmp_path / "x")] if args[0] == "meta-train" else args) == 2
+    assert message in capsys.readouterr().err
