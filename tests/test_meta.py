@@ -206,3 +206,103 @@ def test_cli_meta_train_then_meta_eval_on_a_held_out_env(tmp_path, capsys):
 def test_meta_bad_input_gets_a_clear_error(tmp_path, capsys, args, message):
     assert main([*args, "--out", str(tmp_path / "x")] if args[0] == "meta-train" else args) == 2
     assert message in capsys.readouterr().err
+
+
+def _numpy_rule(params, rule, reward, terminated, done, gamma, pi_a, y_t, y_tp1):
+    """LPG's backward GRU in float64 numpy, step by step."""
+    p = {k: np.asarray(v, np.float64) for k, v in params.items()}
+
+    def phi(y):
+        return (np.maximum(y @ p["phi_w1"] + p["phi_b1"], 0.0) @ p["phi_w2"])[..., 0]
+
+    def sigmoid(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
+    T, B = reward.shape
+    H = rule.hidden
+    x = np.stack([reward, terminated, np.full((T, B), gamma), pi_a, phi(y_t), phi(y_tp1)], -1)
+    h = np.zeros((B, H))
+    pi_hat, y_hat = np.zeros((T, B)), np.zeros((T, B, rule.prediction_dim))
+    for t in reversed(range(T)):
+        h = h * (1.0 - done[t][:, None])
+        gi, gh = x[t] @ p["gru_wi"] + p["gru_b"], h @ p["gru_wh"]
+        z = sigmoid(gi[:, :H] + gh[:, :H])
+        r = sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
+        n = np.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
+        h = (1.0 - z) * n + z * h
+        pi_hat[t] = (h @ p["pi_w"] + p["pi_b"])[:, 0]
+        logits = h @ p["y_w"] + p["y_b"]
+        e = np.exp(logits - logits.max(-1, keepdims=True))
+        y_hat[t] = e / e.sum(-1, keepdims=True)
+    return pi_hat, y_hat
+
+
+def _rule_inputs(rule, T=12, B=3, seed=0):
+    rng = np.random.default_rng(seed)
+    reward = rng.standard_normal((T, B)).astype(np.float32)
+    terminated = rng.random((T, B)) < 0.15
+    done = terminated | (rng.random((T, B)) < 0.1)
+    pi_a = rng.uniform(0.05, 1.0, (T, B)).astype(np.float32)
+    y_t, y_tp1 = (rng.dirichlet(np.ones(rule.prediction_dim), (T, B)).astype(np.float32) for _ in range(2))
+    return reward, terminated, done, pi_a, y_t, y_tp1
+
+
+def test_lpg_rule_matches_numpy_and_stops_at_episode_ends():
+    from jaxrl_hybrid.agents.lpg import LPGRule, rule_targets
+
+    rule = LPGRule(hidden=6, embed=5, prediction_dim=7)
+    params = rule.init_params(jax.random.PRNGKey(0))
+    reward, terminated, done, pi_a, y_t, y_tp1 = _rule_inputs(rule)
+    pi_hat, y_hat = rule_targets(rule, params, reward, terminated, done, 0.99, pi_a, y_t, y_tp1)
+    ref_pi, ref_y = _numpy_rule(
+        params, rule, reward, terminated.astype(float), done.astype(float), 0.99, pi_a, y_t, y_tp1
+    )
+    np.testing.assert_allclose(np.asarray(pi_hat), ref_pi, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(y_hat), ref_y, rtol=1e-4, atol=1e-6)
+    # targets up to an episode end ignore everything after it
+    t_end = int(np.flatnonzero(done[:, 0])[0])
+    changed = reward.copy()
+    changed[t_end + 1 :, 0] += 100.0
+    pi_changed, _ = rule_targets(rule, params, changed, terminated, done, 0.99, pi_a, y_t, y_tp1)
+    np.testing.assert_array_equal(np.asarray(pi_changed)[: t_end + 1, 0], np.asarray(pi_hat)[: t_end + 1, 0])
+    temporal = LPGRule(hidden=6, embed=5, prediction_dim=7, temporal=True)
+    with pytest.raises(ValueError, match="progress"):
+        rule_targets(temporal, temporal.init_params(), reward, terminated, done, 0.99, pi_a, y_t, y_tp1)
+
+
+def test_lpg_agent_follows_the_rule_targets():
+    """A rule whose pi_hat is a positive constant (only its bias set) raises log pi of the taken
+    actions; a zero rule leaves the policy unchanged but for the entropy bonus."""
+    from jaxrl_hybrid.agents.lpg import LPG, LPGConfig, LPGRule, default_hparams
+    from jaxrl_hybrid.agents.ppo.state import Rollout
+    from jaxrl_hybrid.envs import make_env
+
+    env, _ = make_env("gymnax:CartPole-v1")
+    rule = LPGRule(hidden=4, embed=4, prediction_dim=5, temporal=True)
+    agent = LPG(LPGConfig(hidden_dims=(8,), num_steps=8, rule=rule), env.spec)
+    state = agent.init(jax.random.PRNGKey(0))
+    obs = jax.random.normal(jax.random.PRNGKey(1), (8, 2, 4))
+    action, log_prob = agent.sample(state, obs, jax.random.PRNGKey(2))
+    false = jnp.zeros((8, 2), bool)
+    rollout = Rollout(obs, action, log_prob, jnp.ones((8, 2)), obs, false, false)
+    params = rule.init_params()
+    params["pi_b"] = jnp.ones(1)
+    hparams = default_hparams(ent_coef=0.0, y_coef=0.0, lr=1e-2).replace(objective=params)
+    new, metrics = agent.update(state, rollout, jax.random.PRNGKey(3), hparams, total_updates=10)
+    new_log_p = jax.nn.log_softmax(agent.actor.apply(new.model.params["actor"], obs))
+    new_log_prob = jnp.take_along_axis(new_log_p, action[..., None], -1)[..., 0]
+    assert float(metrics["pi_hat"]) == pytest.approx(1.0)
+    assert float(new_log_prob.mean()) > float(log_prob.mean())
+    with pytest.raises(ValueError, match="total_updates"):
+        agent.update(state, rollout, jax.random.PRNGKey(3), hparams)
+
+
+def test_meta_train_lpg_writes_its_rule_plot(tmp_path):
+    inner = InnerConfig.for_env(
+        "gymnax:CartPole-v1", total_steps=1024, num_steps=64, hidden_dims=(8,), num_eval_episodes=2
+    )
+    config = MetaConfig(objective="ta-lpg", hidden=4, population=4, num_seeds=1, generations=2, inner=inner)
+    summary = meta_train(config, tmp_path / "lpg", stream=None)
+    assert summary["objective"] == "ta-lpg" and (tmp_path / "lpg" / "rule.png").is_file()
+    with np.load(tmp_path / "lpg" / "objective.npz") as f:
+        assert f["gru_wi"].shape == (8, 12)  # 6 step features + n/N and log N; 3 gates x 4 units

@@ -15,13 +15,14 @@ import tyro
 
 @dataclasses.dataclass
 class MetaTrain:
-    """Meta-train an LPO / TA-LPO drift with an evosax strategy over whole PPO runs.
+    """Meta-train an LPO / TA-LPO drift (or an LPG / TA-LPG rule) with an evosax strategy over whole training runs.
 
     Every generation trains population x num-seeds PPO agents in one vmapped program; the
     ES state is checkpointed after each generation (--resume continues a killed run).
     """
 
-    objective: Literal["lpo", "ta-lpo"] = "ta-lpo"
+    objective: Literal["lpo", "ta-lpo", "lpg", "ta-lpg"] = "ta-lpo"
+    """lpo / ta-lpo: PPO's drift; lpg / ta-lpg: the LPG agent's whole update rule (a backward GRU)"""
     env: str = "gymnax:CartPole-v1"
     generations: int = 32
     population: int = 64
@@ -34,8 +35,8 @@ class MetaTrain:
     """ES learning rate (Adam on the search mean)"""
     sigma: float = 0.03
     """ES search std"""
-    hidden: int = 128
-    """units of the drift network"""
+    hidden: int | None = None
+    """units of the drift network (default 128) or of the LPG rule's GRU (default 16)"""
     seed: int = 0
     out: str = "runs/meta"
     overwrite: bool = False
@@ -48,6 +49,9 @@ class MetaTrain:
     inner_lr: float | None = None
     """inner PPO learning rate; default: the env's preset"""
     num_eval_episodes: int = 8
+    host_devices: str = "auto"
+    """CPU only: XLA CPU devices the population is sharded over ('auto': one per core, at most 8;
+    or JAXRL_HOST_DEVICES). Numbers are identical for the same device count (a rerun, a resume)"""
 
 
 @dataclasses.dataclass
@@ -69,6 +73,8 @@ class MetaEval:
     """evaluations along each run (learning curves); the last is the final return"""
     total_steps: int | None = None
     """inner PPO env steps per run; default: each env's preset"""
+    host_devices: str = "auto"
+    """CPU only: XLA CPU devices ('auto': one per core, at most 8; or JAXRL_HOST_DEVICES)"""
 
 
 def meta_train(args: MetaTrain) -> dict:

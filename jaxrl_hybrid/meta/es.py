@@ -144,4 +144,13 @@ def make_generation(
             "mean_norm": jnp.linalg.norm(es_state.mean),
         }
 
-    return jax.jit(generation)
+    jitted = jax.jit(generation)
+    if sharding is None:
+        return jitted
+    replicated = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
+
+    def sharded_generation(es_state, key):
+        # the state lives replicated on the mesh, as the program returns it: one compile for all generations
+        return jitted(jax.device_put(es_state, replicated), key)
+
+    return sharded_generation

@@ -1,4 +1,5 @@
-"""The inner loop of meta-learning: a whole PPO run whose policy objective is a parameter.
+"""The inner loop of meta-learning: a whole PPO run whose policy objective is a parameter
+(or an LPG agent's run, whose update rule is).
 
 `make_inner(objective, config)` returns `train(key, objective_params) -> final returns`, a
 pure function that `jit(vmap(vmap(train)))` turns into population x seeds runs in one program.
@@ -12,6 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxrl_hybrid.agents.lpg import LPGConfig, LPGRule
 from jaxrl_hybrid.agents.ppo import PPOConfig
 from jaxrl_hybrid.training import TrainConfig, make_program
 
@@ -84,33 +86,40 @@ class InnerConfig:
 
 
 def make_inner_program(objective, config: InnerConfig):
-    """(TrainProgram, base PPOHParams) of one inner run with `objective`."""
-    ppo = PPOConfig(
-        hidden_dims=config.hidden_dims,
-        num_steps=config.num_steps,
-        update_epochs=config.update_epochs,
-        num_minibatches=config.num_minibatches,
-        objective=objective,
-    )
+    """(TrainProgram, base hparams) of one inner run: PPO with a policy objective (clip, LPO,
+    TA-LPO), or the LPG agent for an update rule (LPG, TA-LPG)."""
+    if isinstance(objective, LPGRule):
+        algo = "lpg"
+        agent = LPGConfig(hidden_dims=config.hidden_dims, num_steps=config.num_steps, rule=objective)
+        hparams = {"lr": config.lr, "gamma": config.gamma, "ent_coef": config.ent_coef}
+    else:
+        algo = "ppo"
+        agent = PPOConfig(
+            hidden_dims=config.hidden_dims,
+            num_steps=config.num_steps,
+            update_epochs=config.update_epochs,
+            num_minibatches=config.num_minibatches,
+            objective=objective,
+        )
+        hparams = {
+            "lr": config.lr,
+            "gamma": config.gamma,
+            "gae_lambda": config.gae_lambda,
+            "clip_eps": config.clip_eps,
+            "ent_coef": config.ent_coef,
+        }
     train_config = TrainConfig(
-        algo="ppo",
+        algo=algo,
         env=config.env,
         total_steps=config.total_steps,
         num_envs=config.num_envs,
         learning_starts=0,
         eval_every=config.total_steps // config.eval_points,
         num_eval_episodes=config.num_eval_episodes,
-        agent=ppo,
+        agent=agent,
     )
     program = make_program(train_config)
-    hparams = program.default_hparams.replace(
-        lr=jnp.float32(config.lr),
-        gamma=jnp.float32(config.gamma),
-        gae_lambda=jnp.float32(config.gae_lambda),
-        clip_eps=jnp.float32(config.clip_eps),
-        ent_coef=jnp.float32(config.ent_coef),
-    )
-    return program, hparams
+    return program, program.default_hparams.replace(**{k: jnp.float32(v) for k, v in hparams.items()})
 
 
 def make_inner(objective, config: InnerConfig):

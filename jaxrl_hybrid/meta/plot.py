@@ -71,6 +71,52 @@ def plot_drift(
     return path
 
 
+def rule_along_episode(rule, params, gamma: float, log_budget: float, progress: float, pi_a: float, length: int):
+    """pi_hat of the LPG rule along one synthetic episode: reward 1 every step, terminal at the
+    last, the agent's y uniform, pi(a|s) = `pi_a` throughout. (length,)."""
+    import jax.numpy as jnp
+
+    from jaxrl_hybrid.agents.lpg.rule import rule_targets
+
+    shape = (length, 1)
+    terminal = jnp.zeros(shape, bool).at[-1].set(True)
+    y = jnp.full((*shape, rule.prediction_dim), 1.0 / rule.prediction_dim)
+    pi_hat, _ = rule_targets(
+        rule, params, jnp.ones(shape), terminal, terminal, jnp.float32(gamma), jnp.full(shape, pi_a), y, y,
+        jnp.float32(progress), jnp.float32(log_budget),
+    )  # fmt: skip
+    return np.asarray(pi_hat[:, 0])
+
+
+def plot_rule(rule, params, gamma: float, num_updates: int, path: str | Path, length: int = 64) -> Path:
+    """The learned rule's pi_hat against steps before termination (an episode of reward 1 per
+    step), for pi(a|s) in {0.2, 0.5, 0.8}, one panel per training progress (one without)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    progress_values = PROGRESS_VALUES if rule.temporal else (0.0,)
+    log_budget = float(np.log(max(num_updates, 1)))
+    fig, axes = plt.subplots(
+        1, len(progress_values), figsize=(3.2 * len(progress_values), 3.0), squeeze=False, layout="constrained"
+    )
+    steps_left = np.arange(length)[::-1]
+    for ax, p in zip(axes[0], progress_values, strict=True):
+        for pi_a in (0.2, 0.5, 0.8):
+            ax.plot(
+                steps_left, rule_along_episode(rule, params, gamma, log_budget, p, pi_a, length), label=f"pi={pi_a}"
+            )
+        ax.set_title(f"{rule.name}" + (f", n/N = {p:g}" if rule.temporal else ""), fontsize=9)
+        ax.set_xlabel("steps before termination")
+    axes[0][0].set_ylabel("pi_hat")
+    axes[0][0].legend(fontsize=7)
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_fitness(history: list[dict], path: str | Path, title: str) -> Path:
     """Population mean and best fitness per generation."""
     import matplotlib
@@ -100,14 +146,17 @@ def write_meta_report(folder: str | Path, config, history: list[dict], summary: 
     """report.md of a meta-run: settings, fitness per generation, the figures."""
     folder = Path(folder)
     inner = config.inner
+    lpg = summary["objective"] in ("lpg", "ta-lpg")
+    learner = "the LPG agent" if lpg else "PPO"
+    update = "one gradient step" if lpg else f"{inner.update_epochs} epochs x {inner.num_minibatches} minibatches"
     lines = [
         f"# Meta-training {summary['objective']} on {inner.env}",
         "",
         f"{config.strategy}, population {config.population} (antithetic: {config.antithetic}), "
         f"lr {config.lr}, sigma {config.sigma}, {config.generations} generations, seed {config.seed}. "
-        f"Each member trains PPO on {config.num_seeds} seeds for {inner.total_steps} env steps "
-        f"({inner.num_envs} envs x {inner.num_steps} steps per update, {inner.update_epochs} epochs x "
-        f"{inner.num_minibatches} minibatches, lr {inner.lr}); fitness is the mean return of "
+        f"Each member trains {learner} on {config.num_seeds} seeds for {inner.total_steps} env steps "
+        f"({inner.num_envs} envs x {inner.num_steps} steps per update, {update}, lr {inner.lr}); "
+        f"fitness is the mean return of "
         f"{inner.num_eval_episodes} deterministic episodes of the final policy, rank-transformed by the strategy.",
         "",
         f"Population mean fitness: {summary['fitness_mean_first']:.1f} in generation 1, "
@@ -116,7 +165,7 @@ def write_meta_report(folder: str | Path, config, history: list[dict], summary: 
         "",
         "![fitness](fitness.png)",
         "",
-        "![drift](drift.png)",
+        "![drift](drift.png)" if (folder / "drift.png").is_file() else "![rule](rule.png)",
         "",
         "| generation | mean | best | std | diverged members | seconds |",
         "|---:|---:|---:|---:|---:|---:|",

@@ -1,4 +1,5 @@
-"""`meta_train`: evolve an LPO / TA-LPO drift over generations, checkpointing the ES state.
+"""`meta_train`: evolve an LPO / TA-LPO drift (or an LPG / TA-LPG rule) over generations,
+checkpointing the ES state.
 
 A meta-run folder holds
 
@@ -8,6 +9,7 @@ A meta-run folder holds
     objective.npz        the learned objective's parameters (the final ES mean)
     fitness.png          population fitness over generations
     drift.png            the learned drift over (r, A) at several training-progress values
+                         (rule.png for LPG: its pi_hat along an episode)
     report.md, summary.json
 
 The folder is written under `<out>.partial` and moved into place when the run ends; a killed
@@ -27,6 +29,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxrl_hybrid.agents.lpg import LPGRule
 from jaxrl_hybrid.losses.policy import get_objective
 from jaxrl_hybrid.meta.es import generation_key, init_state, make_generation, make_strategy
 from jaxrl_hybrid.meta.inner import InnerConfig, make_inner
@@ -47,7 +50,8 @@ class MetaConfig:
     """
 
     objective: str = "ta-lpo"
-    hidden: int = 128
+    hidden: int | None = None
+    """units of the drift network (default 128) or of the LPG rule's GRU (default 16)"""
     strategy: str = "Open_ES"
     population: int = 64
     num_seeds: int = 2
@@ -61,9 +65,11 @@ class MetaConfig:
     inner: InnerConfig = InnerConfig()
 
     def __post_init__(self):
-        if self.objective not in ("lpo", "ta-lpo"):
-            raise ValueError(f"meta-training learns 'lpo' or 'ta-lpo' objectives, got {self.objective!r}")
-        for name in ("generations", "num_seeds", "hidden"):
+        if self.objective not in META_OBJECTIVES:
+            raise ValueError(f"meta-training learns one of {META_OBJECTIVES}, got {self.objective!r}")
+        if self.hidden is not None and self.hidden < 1:
+            raise ValueError(f"MetaConfig.hidden must be >= 1, got {self.hidden}")
+        for name in ("generations", "num_seeds"):
             if getattr(self, name) < 1:
                 raise ValueError(f"MetaConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.sigma <= 0:
@@ -82,7 +88,18 @@ class MetaConfig:
             raise ValueError(f"{source}: not a meta-training config ({e})") from e
 
     def make_objective(self):
-        return get_objective(self.objective, self.hidden)
+        return make_objective(self.objective, self.hidden)
+
+
+META_OBJECTIVES = ("lpo", "ta-lpo", "lpg", "ta-lpg")
+
+
+def make_objective(name: str, hidden: int | None = None):
+    """A learnable objective by name: LPO / TA-LPO drifts (PPO's objective), LPG / TA-LPG rules
+    (the LPG agent's whole update)."""
+    if name in ("lpg", "ta-lpg"):
+        return LPGRule(hidden=hidden or 16, temporal=name == "ta-lpg")
+    return get_objective(name, hidden or 128)
 
 
 def read_config(run_dir: str | Path) -> MetaConfig:
@@ -256,10 +273,13 @@ def meta_train(
     learned = strategy.get_mean(state)
     save_params(folder / OBJECTIVE_FILE, learned)
     history = _read_history(folder / HISTORY_FILE, config.generations)
-    from jaxrl_hybrid.meta.plot import plot_drift, plot_fitness, write_meta_report
+    from jaxrl_hybrid.meta.plot import plot_drift, plot_fitness, plot_rule, write_meta_report
 
     plot_fitness(history, folder / "fitness.png", f"{objective.name} on {config.inner.env}")
-    plot_drift(objective, learned, config.inner.clip_eps, config.inner.gradient_steps, folder / "drift.png")
+    if isinstance(objective, LPGRule):
+        plot_rule(objective, learned, config.inner.gamma, config.inner.num_updates, folder / "rule.png")
+    else:
+        plot_drift(objective, learned, config.inner.clip_eps, config.inner.gradient_steps, folder / "drift.png")
     summary = {
         "objective": objective.name,
         "strategy": config.strategy,
@@ -272,5 +292,6 @@ def meta_train(
     run_dir.write_json("summary.json", summary)
     write_meta_report(folder, config, history, summary)
     path = run_dir.commit()
-    print(f"learned objective: {path / OBJECTIVE_FILE}  drift plot: {path / 'drift.png'}", file=stream, flush=True)
+    figure = "rule.png" if isinstance(objective, LPGRule) else "drift.png"
+    print(f"learned objective: {path / OBJECTIVE_FILE}  plot: {path / figure}", file=stream, flush=True)
     return {**summary, "out": str(path)}

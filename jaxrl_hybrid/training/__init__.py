@@ -58,7 +58,9 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
         raise ValueError(f"online algorithm {config.algo!r} does not train on a dataset")
     env, env_params = make_env(config.env, **dict(config.env_overrides))
     agent = make_agent(config, env.spec)
-    if config.algo == "ppo":
+    from jaxrl_hybrid.agents import ON_POLICY_AGENTS
+
+    if config.algo in ON_POLICY_AGENTS:
         from jaxrl_hybrid.training.onpolicy import make_onpolicy_program
 
         return make_onpolicy_program(agent, env, env_params, config)
