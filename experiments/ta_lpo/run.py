@@ -31,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 META_ENV = "gymnax:CartPole-v1"
-EVAL_ENVS = ("gymnax:CartPole-v1", "gymnax:Acrobot-v1", "gymnax:MountainCar-v0")
+EVAL_ENVS = ("gymnax:CartPole-v1", "gymnax:Acrobot-v1", "gymnax:MountainCar-v0", "gymnax:FourRooms-misc")
 META = {"population": 64, "num_seeds": 2, "generations": 40, "lr": 0.03, "sigma": 0.03, "total_steps": 16_384}
 OBJECTIVES = ("ta-lpo", "lpo", "ta-lpg", "lpg")
 MARK_BEGIN, MARK_END = "<!-- results:begin -->", "<!-- results:end -->"

@@ -22,7 +22,7 @@ INNER_PRESETS: dict[str, dict[str, Any]] = {
     "gymnax:CartPole-v1": {"total_steps": 65_536, "num_envs": 4, "num_steps": 128, "lr": 2.5e-3},
     "gymnax:Acrobot-v1": {"total_steps": 131_072, "num_envs": 4, "num_steps": 128, "lr": 2.5e-3},
     "gymnax:MountainCar-v0": {"total_steps": 262_144, "num_envs": 8, "num_steps": 128, "lr": 2.5e-3},
-    "gymnax:FourRooms-misc": {"total_steps": 131_072, "num_envs": 4, "num_steps": 128, "lr": 2.5e-3},
+    "gymnax:FourRooms-misc": {"total_steps": 32_768, "num_envs": 4, "num_steps": 128, "lr": 2.5e-3},
 }
 GENERIC_PRESET: dict[str, Any] = {"total_steps": 131_072, "num_envs": 4, "num_steps": 128, "lr": 2.5e-4}
 

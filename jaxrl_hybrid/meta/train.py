@@ -67,7 +67,9 @@ class MetaConfig:
     def __post_init__(self):
         if self.objective not in META_OBJECTIVES:
             raise ValueError(f"meta-training learns one of {META_OBJECTIVES}, got {self.objective!r}")
-        if self.hidden is not None and self.hidden < 1:
+        if self.hidden is None:  # recorded resolved, so meta.json says what was trained
+            object.__setattr__(self, "hidden", 16 if self.objective in ("lpg", "ta-lpg") else 128)
+        if self.hidden < 1:
             raise ValueError(f"MetaConfig.hidden must be >= 1, got {self.hidden}")
         for name in ("generations", "num_seeds"):
             if getattr(self, name) < 1:
@@ -220,8 +222,10 @@ def meta_train(
     if run_dir.resumed:
         saved = run_dir.read_json(CONFIG_FILE)
         if saved != json.loads(json.dumps(record)):
+            now = json.loads(json.dumps(record))
+            changed = sorted(k for k in set(now) | set(saved or {}) if (saved or {}).get(k) != now.get(k))
             raise ValueError(
-                f"{folder}: the unfinished run was started with a different config; "
+                f"{folder}: the unfinished run was started with a different config ({', '.join(changed)} differ); "
                 "resume it with the same flags, or pass --overwrite to start again"
             )
     run_dir.write_json(CONFIG_FILE, record)
