@@ -97,7 +97,7 @@ def test_ppo_trains_with_a_learned_objective_and_temporal_needs_the_budget():
         agent.update(state, rollout, jax.random.PRNGKey(5), hparams)
 
 
-@pytest.mark.parametrize("strategy", ["Open_ES", "snes"])
+@pytest.mark.parametrize("strategy", ["Open_ES", "snes", "cma-es"])
 def test_es_raises_mean_population_fitness_on_a_tiny_task(strategy):
     """A 10-dim noisy quadratic bowl through the meta-training generation step: the same
     ask / fitness / tell program as over PPO runs (a sign error would lower the fitness)."""
@@ -126,6 +126,8 @@ def test_strategy_names_are_checked():
         make_strategy("SimpleGA", 8, template, 0.1, 0.1)
     with pytest.raises(ValueError, match="even"):
         make_strategy("Open_ES", 7, template, 0.1, 0.1)
+    with pytest.raises(ValueError, match="needs sampling_fn"):
+        make_strategy("RandomSearch", 8, template, 0.1, 0.1)
 
 
 def tiny_meta(**kw):

@@ -29,9 +29,22 @@ def _algorithms() -> tuple[dict, dict]:
     return distribution_based_algorithms, population_based_algorithms
 
 
+def _extra_required(cls) -> list[str]:
+    """Constructor arguments beyond (population_size, solution) that have no default."""
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    return [
+        p.name
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and p.name not in ("population_size", "solution")
+    ]
+
+
 def strategy_names() -> list[str]:
-    """The evosax strategies `make_strategy` accepts (its distribution-based algorithms)."""
-    return sorted(_algorithms()[0])
+    """The evosax strategies `make_strategy` accepts: its distribution-based algorithms that
+    need nothing but a population size and a solution template."""
+    return sorted(k for k, cls in _algorithms()[0].items() if not _extra_required(cls))
 
 
 def _canonical(name: str) -> str:
@@ -62,6 +75,11 @@ def make_strategy(
             )
         raise ValueError(f"unknown ES strategy {name!r}; known: {strategy_names()}")
     cls = distribution[lookup[key]]
+    if _extra_required(cls):
+        raise ValueError(
+            f"ES strategy {lookup[key]!r} needs {', '.join(_extra_required(cls))}, which meta-training does not "
+            f"supply; use one of {strategy_names()}"
+        )
     if population_size < 2 or population_size % 2:
         raise ValueError(f"population size must be an even number >= 2 (antithetic pairs), got {population_size}")
     accepted = inspect.signature(cls.__init__).parameters
