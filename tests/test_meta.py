@@ -165,7 +165,10 @@ def test_meta_train_is_deterministic_and_resumes_to_the_same_numbers(tmp_path):
     assert not b.exists() and (tmp_path / "b.partial" / "checkpoints").is_dir()
     with pytest.raises(ValueError, match=r"different config \(seed differ\)"):
         meta_train(tiny_meta(seed=1), b, resume=True, stream=None)
-    meta_train(config, b, resume=True, stream=None)
+    meta_train(tiny_meta(generations=2), b, resume=True, stream=None)  # resumed, and stopped after 2
+    assert _history(b) == _history(a)[:2]
+    (tmp_path / "b").rename(tmp_path / "b.partial")  # as if killed before it was moved into place
+    meta_train(config, b, resume=True, stream=None)  # extended to 3 generations
     assert _history(a) == _history(b)
     with np.load(a / "objective.npz") as fa, np.load(b / "objective.npz") as fb:
         assert sorted(fa.files) == ["w_out", "w_t", "w_x"]

@@ -220,10 +220,11 @@ def meta_train(
     folder = run_dir.staging
     record = config.to_dict()
     if run_dir.resumed:
-        saved = run_dir.read_json(CONFIG_FILE)
-        if saved != json.loads(json.dumps(record)):
-            now = json.loads(json.dumps(record))
-            changed = sorted(k for k in set(now) | set(saved or {}) if (saved or {}).get(k) != now.get(k))
+        saved = run_dir.read_json(CONFIG_FILE) or {}
+        now = json.loads(json.dumps(record))
+        # the number of generations may change (a longer or shorter run); nothing else may
+        changed = sorted(k for k in set(now) | set(saved) if k != "generations" and saved.get(k) != now.get(k))
+        if changed:
             raise ValueError(
                 f"{folder}: the unfinished run was started with a different config ({', '.join(changed)} differ); "
                 "resume it with the same flags, or pass --overwrite to start again"
@@ -244,7 +245,7 @@ def meta_train(
     print(
         f"meta-training {objective.name} with {config.strategy} on {config.inner.env}: {config.generations} "
         f"generations x {config.population} members x {config.num_seeds} seeds "
-        f"({runs} PPO runs of {config.inner.total_steps} steps per generation)",
+        f"({runs} training runs of {config.inner.total_steps} steps per generation)",
         file=stream,
         flush=True,
     )
