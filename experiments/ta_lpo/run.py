@@ -60,8 +60,10 @@ def run_objective(name: str, out: Path, args) -> None:
 
 
 def collect(out: Path, name: str) -> dict:
+    history = [json.loads(line) for line in (out / name / "meta" / "history.jsonl").read_text().splitlines()]
     return {
         "meta": json.loads((out / name / "meta" / "summary.json").read_text()),
+        "meta_minutes": sum(r["seconds"] for r in history) / 60,
         "eval": json.loads((out / name / "eval" / "results.json").read_text()),
     }
 
@@ -73,14 +75,15 @@ def table(results: dict, settings: dict) -> str:
         f"OpenES, population {settings['population']}, {settings['generations']} generations, 2 seeds per member, "
         f"CartPole-v1 at {META['total_steps']} steps per inner run; evaluation: {settings['eval_seeds']} fresh seeds "
         f"per env, final deterministic return over 8 episodes, IQM [95% stratified bootstrap CI]; measured "
-        f"{settings['date']} on {settings['machine']} in {settings['minutes']:.0f} min.",
+        f"{settings['date']} on {settings['machine']}.",
         "",
     ]
     for name, r in results.items():
         m = r["meta"]
         lines += [
             f"**{name}**: population mean fitness {m['fitness_mean_first']:.1f} in generation 1, "
-            f"{m['fitness_mean_last']:.1f} in generation {m['generations']} (best member {m['fitness_best']:.1f}).",
+            f"{m['fitness_mean_last']:.1f} in generation {m['generations']} (best member {m['fitness_best']:.1f}); "
+            f"meta-training took {r['meta_minutes']:.1f} min.",
             "",
             *eval_table(r["eval"]),
             "",
