@@ -311,3 +311,22 @@ def test_meta_train_lpg_writes_its_rule_plot(tmp_path):
     assert summary["objective"] == "ta-lpg" and (tmp_path / "lpg" / "rule.png").is_file()
     with np.load(tmp_path / "lpg" / "objective.npz") as f:
         assert f["gru_wi"].shape == (8, 12)  # 6 step features + n/N and log N; 3 gates x 4 units
+
+
+def test_es_raises_mean_population_fitness_over_ppo_sized_runs():
+    """The whole meta-training stack on a tiny RL task: LPG rules from the all-zero rule (which
+    teaches nothing) on CartPole, population 32 x 2 seeds x 16k steps, 8 generations, seeded.
+    The control replays every generation from the starting ES state (same keys, no learning).
+    Over six ES seeds the last three generations averaged 124-204 with ES and 32-50 without."""
+    from jaxrl_hybrid.meta.train import build
+
+    inner = InnerConfig.for_env("gymnax:CartPole-v1", total_steps=16_384, num_eval_episodes=2)
+    config = MetaConfig(objective="lpg", population=32, num_seeds=2, generations=8, seed=0, inner=inner)
+    _, _, _, step, start = build(config)
+    state, evolved, control = start, [], []
+    for g in range(config.generations):
+        state, m = step(state, generation_key(0, g))
+        evolved.append(float(m["fitness_mean"]))
+        control.append(float(step(start, generation_key(0, g))[1]["fitness_mean"]))
+    late, late_control = np.mean(evolved[-3:]), np.mean(control[-3:])
+    assert late > 2.0 * late_control and late > evolved[0] + 50.0, (evolved, control)
