@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from jaxrl_hybrid.losses.policy import ClipObjective
-from jaxrl_hybrid.meta.inner import InnerConfig, make_inner
+from jaxrl_hybrid.meta.inner import InnerConfig, make_inner, make_inner_program
 from jaxrl_hybrid.meta.train import OBJECTIVE_FILE, load_params, read_config
 from jaxrl_hybrid.training.program import seed_keys
 
@@ -33,8 +33,8 @@ def evaluate_env(objective, params, inner: InnerConfig, num_seeds: int, seed: in
     keys = seed_keys(seed, num_seeds)
     learned = run_objective(objective, params, inner, keys)
     ppo = run_objective(ClipObjective(), {}, inner, keys)
-    per_point = inner.updates_per_eval * inner.num_envs * inner.num_steps
-    steps = [per_point * (i + 1) for i in range(learned.shape[1])]
+    program, _ = make_inner_program(ClipObjective(), inner)
+    steps = [program.env_steps_after(i) for i in range(program.num_chunks)]
     return {"steps": steps, "learned": learned, "ppo": ppo}
 
 

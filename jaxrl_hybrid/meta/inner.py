@@ -68,22 +68,6 @@ class InnerConfig:
         settings.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**settings)
 
-    @property
-    def num_updates(self) -> int:
-        """PPO updates (rollout + epochs) in the run, as the on-policy loop counts them."""
-        per_chunk = self.updates_per_eval
-        return (self.total_steps // (per_chunk * self.num_envs * self.num_steps)) * per_chunk
-
-    @property
-    def updates_per_eval(self) -> int:
-        """PPO updates between evaluation points (the on-policy loop's chunk)."""
-        return max(1, (self.total_steps // self.eval_points) // (self.num_envs * self.num_steps))
-
-    @property
-    def gradient_steps(self) -> int:
-        """N of TA-LPO's n / N and log N: updates x epochs x minibatches."""
-        return self.num_updates * self.update_epochs * self.num_minibatches
-
 
 def make_inner_program(objective, config: InnerConfig):
     """(TrainProgram, base hparams) of one inner run: PPO with a policy objective (clip, LPO,
@@ -120,6 +104,12 @@ def make_inner_program(objective, config: InnerConfig):
     )
     program = make_program(train_config)
     return program, program.default_hparams.replace(**{k: jnp.float32(v) for k, v in hparams.items()})
+
+
+def num_updates(program, config: InnerConfig) -> int:
+    """The run's updates (rollout + gradient steps) as the on-policy loop counts them: N of
+    TA-LPG's n / N; TA-LPO's N is this times update_epochs x num_minibatches."""
+    return program.total_env_steps // (config.num_envs * config.num_steps)
 
 
 def make_inner(objective, config: InnerConfig):

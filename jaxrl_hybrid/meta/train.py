@@ -32,7 +32,7 @@ import numpy as np
 from jaxrl_hybrid.agents.lpg import LPGRule
 from jaxrl_hybrid.losses.policy import get_objective
 from jaxrl_hybrid.meta.es import generation_key, init_state, make_generation, make_strategy
-from jaxrl_hybrid.meta.inner import InnerConfig, make_inner
+from jaxrl_hybrid.meta.inner import InnerConfig, make_inner, make_inner_program, num_updates
 
 CONFIG_FILE = "meta.json"
 HISTORY_FILE = "history.jsonl"
@@ -281,10 +281,12 @@ def meta_train(
     from jaxrl_hybrid.meta.plot import plot_drift, plot_fitness, plot_rule, write_meta_report
 
     plot_fitness(history, folder / "fitness.png", f"{objective.name} on {config.inner.env}")
+    updates = num_updates(make_inner_program(objective, config.inner)[0], config.inner)
     if isinstance(objective, LPGRule):
-        plot_rule(objective, learned, config.inner.gamma, config.inner.num_updates, folder / "rule.png")
+        plot_rule(objective, learned, config.inner.gamma, updates, folder / "rule.png")
     else:
-        plot_drift(objective, learned, config.inner.clip_eps, config.inner.gradient_steps, folder / "drift.png")
+        steps = updates * config.inner.update_epochs * config.inner.num_minibatches
+        plot_drift(objective, learned, config.inner.clip_eps, steps, folder / "drift.png")
     summary = {
         "objective": objective.name,
         "strategy": config.strategy,

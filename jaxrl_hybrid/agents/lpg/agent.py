@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrl_hybrid.agents.common import apply_gradients, init_model, make_optimizer
+from jaxrl_hybrid.agents.common.categorical import categorical_act, categorical_log_prob, categorical_sample
 from jaxrl_hybrid.agents.common.optim import ModelState
 from jaxrl_hybrid.agents.lpg.config import LPGConfig, LPGHParams, default_hparams
 from jaxrl_hybrid.agents.lpg.rule import rule_targets
@@ -53,13 +54,10 @@ class LPG:
         return LPGState(model=init_model(params, self.tx), step=jnp.zeros((), jnp.int32))
 
     def sample(self, state: LPGState, obs, key):
-        logits = self.actor.apply(state.model.params["actor"], obs)
-        action = jax.random.categorical(key, logits)
-        return action, jnp.take_along_axis(jax.nn.log_softmax(logits), action[..., None], -1)[..., 0]
+        return categorical_sample(self.actor.apply(state.model.params["actor"], obs), key)
 
     def act(self, state: LPGState, obs, key, deterministic: bool, hparams=None):
-        logits = self.actor.apply(state.model.params["actor"], obs)
-        return jnp.argmax(logits, -1) if deterministic else jax.random.categorical(key, logits)
+        return categorical_act(self.actor.apply(state.model.params["actor"], obs), key, deterministic)
 
     def update(self, state: LPGState, rollout: Rollout, key, hparams: LPGHParams, total_updates: int | None = None):
         """One gradient step on a (num_steps, num_envs) rollout towards the rule's targets."""
@@ -74,7 +72,7 @@ class LPG:
 
         def loss_fn(params):
             log_p = jax.nn.log_softmax(self.actor.apply(params["actor"], rollout.obs))
-            log_pi_a = jnp.take_along_axis(log_p, rollout.action[..., None].astype(jnp.int32), -1)[..., 0]
+            log_pi_a = categorical_log_prob(log_p, rollout.action)
             y_logits = self.predictor.apply(params["predictor"], rollout.obs)
             pi_hat, y_hat = rule_targets(
                 rule,

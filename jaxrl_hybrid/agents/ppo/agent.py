@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxrl_hybrid.agents.common import init_model, make_optimizer
+from jaxrl_hybrid.agents.common.categorical import categorical_act, categorical_log_prob, categorical_sample
 from jaxrl_hybrid.agents.ppo import update as ppo_update
 from jaxrl_hybrid.agents.ppo.config import PPOConfig, PPOHParams, default_hparams
 from jaxrl_hybrid.agents.ppo.state import PPOState
@@ -66,10 +67,8 @@ class PPO:
 
     def log_prob_entropy(self, params, obs, action):
         if self.spec.discrete:
-            logits = self.nets.actor.apply(params["actor"], obs)
-            log_p = jax.nn.log_softmax(logits)
-            log_prob = jnp.take_along_axis(log_p, action[..., None].astype(jnp.int32), -1)[..., 0]
-            return log_prob, -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
+            log_p = jax.nn.log_softmax(self.nets.actor.apply(params["actor"], obs))
+            return categorical_log_prob(log_p, action), -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)
         mean, log_std = self.nets.actor.apply(params["actor"], obs)
         entropy = jnp.sum(log_std + 0.5 * jnp.log(2.0 * jnp.pi * jnp.e), axis=-1)
         return _gaussian_log_prob(mean, log_std, action), entropy
@@ -78,9 +77,7 @@ class PPO:
         """(action, log_prob) from the current policy."""
         params = state.model.params["actor"]
         if self.spec.discrete:
-            logits = self.nets.actor.apply(params, obs)
-            action = jax.random.categorical(key, logits)
-            return action, jnp.take_along_axis(jax.nn.log_softmax(logits), action[..., None], -1)[..., 0]
+            return categorical_sample(self.nets.actor.apply(params, obs), key)
         mean, log_std = self.nets.actor.apply(params, obs)
         action = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape)
         return action, _gaussian_log_prob(mean, log_std, action)
@@ -91,8 +88,7 @@ class PPO:
     def act(self, state: PPOState, obs, key, deterministic: bool, hparams=None):
         params = state.model.params["actor"]
         if self.spec.discrete:
-            logits = self.nets.actor.apply(params, obs)
-            return jnp.argmax(logits, -1) if deterministic else jax.random.categorical(key, logits)
+            return categorical_act(self.nets.actor.apply(params, obs), key, deterministic)
         mean, _ = self.nets.actor.apply(params, obs)
         if deterministic:
             return jnp.clip(mean, -1.0, 1.0)
