@@ -27,9 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-from jaxrl_hybrid.engine.host import configure_host_devices
+from jaxrl_hybrid.engine.host import configure_host
 
-configure_host_devices()  # before JAX starts its backend: one CPU device per core
+configure_host()  # before JAX starts its backend: one CPU device per core
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402

@@ -7,6 +7,7 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
 # CLI subprocesses in tests run on one CPU device unless a test asks for more (see engine.host):
 # every extra device is one more compile, and the suites two workers already use both cores.
 os.environ.setdefault("JAXRL_HOST_DEVICES", "1")
+os.environ["NPROC"] = "8"  # the intra-op pool the CLI pins (engine.host.INTRA_OP_THREADS), for in-process runs too
 
 import jax  # noqa: E402  (after the environment above)
 

@@ -22,8 +22,10 @@ def test_host_device_count_parses_settings(monkeypatch):
     monkeypatch.setenv(host.ENV_VAR, "5")
     assert host.host_device_count(None) == 5
     for bad in ("0", "-2", "many"):
-        with pytest.raises(ValueError, match="JAXRL_HOST_DEVICES / --host-devices"):
+        with pytest.raises(ValueError, match=r"--host-devices .* \(or JAXRL_HOST_DEVICES\)"):
             host.host_device_count(bad)
+    with pytest.raises(ValueError, match="at most 8"):  # more would resize the pinned thread pool
+        host.host_device_count("9")
 
 
 def test_configure_leaves_a_started_backend_and_a_users_flag_alone(monkeypatch):

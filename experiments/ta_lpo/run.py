@@ -102,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-readme", action="store_true", help="rewrite the README results")
     args = parser.parse_args(argv)
 
-    from jaxrl_hybrid.engine.host import configure_host_devices
+    from jaxrl_hybrid.engine.host import configure_host
 
-    configure_host_devices("auto")  # the population is sharded over one CPU device per core
+    configure_host("auto")  # the population is sharded over one CPU device per core
     import jax
 
     out = Path(args.out)

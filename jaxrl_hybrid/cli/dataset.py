@@ -94,6 +94,25 @@ def generate(args: Generate) -> dict:
     from jaxrl_hybrid.training.collect import generate as generate_dataset
 
     _check_out(args.out, args.overwrite)
+    _check_env_name(args.env, "--env")
+    for flag, value, least in (
+        ("--size", args.size, 1),
+        ("--train-steps", args.train_steps, 0),
+        ("--snapshot-every", args.snapshot_every, 1),
+        ("--batch-size", args.batch_size, 1),
+        ("--num-snapshot-episodes", args.num_snapshot_episodes, 1),
+        ("--num-reference-episodes", args.num_reference_episodes, 1),
+    ):
+        if value is not None and value < least:
+            raise ValueError(f"{flag} {value}: expected an integer >= {least}")
+    if args.learning_rate <= 0:
+        raise ValueError(f"--learning-rate {args.learning_rate}: expected a positive number")
+    if args.kind != "random" and args.train_steps == 0:
+        raise ValueError(f"--kind {args.kind} needs trained behaviour policies; --train-steps 0 only allows random")
+    if args.shift is not None:
+        from jaxrl_hybrid.envs.shifts import get_shift
+
+        get_shift(args.shift)  # an unknown name fails here, before any training
     config = CollectConfig(
         env=args.env,
         shift=args.shift,
@@ -139,6 +158,17 @@ def describe(dataset, source: str) -> dict:
         "reference_returns": meta.get("reference_returns"),
         "corruption": meta.get("corruption"),
     }
+    out["env_mismatch"] = []
+    if meta.get("env"):
+        from jaxrl_hybrid.data.dataset import env_mismatches
+        from jaxrl_hybrid.envs import make_env
+
+        try:
+            env, _ = make_env(meta["env"])
+        except ValueError as e:
+            out["env_mismatch"] = [f"the env cannot be made ({e})"]
+        else:
+            out["env_mismatch"] = env_mismatches(dataset, env.spec)
     refs = meta.get("reference_returns") or {}
     if "random" in refs and "expert" in refs:
         out["normalized_score"] = float(normalized_score(returns.mean(), refs["random"], refs["expert"]))
@@ -159,6 +189,8 @@ def _format(info: dict) -> str:
     shift = f", shift {info['shift']} ({info['side']} side)" if info["shift"] else ""
     lines.append(f"  env {info['env'] or 'unknown'}{shift}, kind {info['kind'] or 'unknown'}, gamma {info['gamma']}")
     lines.append(f"  observations {info['obs_shape']}, actions {info['action_shape']}")
+    for problem in info.get("env_mismatch") or []:
+        lines.append(f"  MISMATCH with {info['env']}: {problem}")
     for c in info["corruption"] or []:
         lines.append(f"  corrupted: {c['kind']} {c['target']} on {c['num_corrupted']} rows (rate {c['rate']}, "
                      f"scale {c['scale']})")  # fmt: skip
@@ -170,6 +202,9 @@ def info(args: Info) -> dict:
 
     summary = describe(load(args.file), args.file)
     print(json.dumps(summary, sort_keys=True) if args.json else _format(summary))
+    if summary["env_mismatch"]:
+        print(f"jaxrl-hybrid: warning: {args.file} does not fit {summary['env']}: "
+              + "; ".join(summary["env_mismatch"]), file=sys.stderr)  # fmt: skip
     return summary
 
 
@@ -223,11 +258,28 @@ def _pretrained_attacker(dataset, args: Corrupt):
 
 
 def _check_out(out: str, overwrite: bool) -> None:
-    """Fail before any training if the output exists (the save would refuse it anyway)."""
+    """Fail before any training if the output exists (the save would refuse it anyway) or
+    cannot be created."""
+    import os
     from pathlib import Path
 
+    if not out.strip():
+        raise ValueError("--out '': expected a file path")
     if Path(out).exists() and not overwrite:
-        raise FileExistsError(f"{out}: already exists; pass --overwrite to replace it")
+        raise FileExistsError(f"--out {out}: already exists; pass --overwrite to replace it")
+    parent = Path(out).absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {out}: cannot be created, {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: cannot be created, {parent} is not writable")
+
+
+def _check_env_name(name: str, flag: str) -> None:
+    from jaxrl_hybrid.envs.registry import check_env_name
+
+    check_env_name(name, flag)
 
 
 def run(args) -> dict:

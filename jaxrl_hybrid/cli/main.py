@@ -238,7 +238,7 @@ def _start_distributed(argv: list[str] | None) -> None:
     import argparse
 
     from jaxrl_hybrid.engine.distributed import initialize_distributed
-    from jaxrl_hybrid.engine.host import configure_host_devices
+    from jaxrl_hybrid.engine.host import configure_host
 
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--host-devices")
@@ -247,7 +247,7 @@ def _start_distributed(argv: list[str] | None) -> None:
     parser.add_argument("--process-id", type=int)
     parser.add_argument("--distributed", action="store_true")
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    configure_host_devices(known.host_devices)
+    configure_host(known.host_devices)
     initialize_distributed(known.coordinator, known.num_processes, known.process_id, known.distributed)
 
 

@@ -9,9 +9,11 @@ import dataclasses
 class RunOptions:
     max_parallel: str = "auto"
     """runs per program call: an integer, 'auto' (split only when device memory is short) or 'all'"""
-    block_size: int | None = None
-    """runs vectorised together; runs are bit-identical across --max-parallel, devices and hosts
-    that share a block size (default: each device's whole share, identical for the same layout)"""
+    block_size: str = "auto"
+    """runs vectorised together: a run's numbers depend on it alone, never on --max-parallel,
+    --host-devices, the core count or the number of hosts ('auto': 4 on CPU, 256 on an
+    accelerator; an integer; or 'share': one block per device share, fastest, but numbers
+    then change with the device count)"""
     checkpoint_every: int = 0
     """evaluation chunks between resume checkpoints of the whole training state (0: none)"""
     resume: bool = False
@@ -48,9 +50,21 @@ def execution_from(options: RunOptions):
             max_parallel = int(text)
         except ValueError as e:
             raise ValueError(f"--max-parallel {options.max_parallel!r}: expected an integer, auto or all") from e
-    return Execution(
-        max_parallel=max_parallel, checkpoint_every=options.checkpoint_every, block_size=options.block_size
-    )
+    text = str(options.block_size).strip().lower()
+    if text in ("auto", "share"):
+        block_size = None if text == "auto" else "share"
+    else:
+        try:
+            block_size = int(text)
+        except ValueError:
+            block_size = 0
+        if block_size < 1:
+            raise ValueError(f"--block-size {options.block_size!r}: expected a positive integer, auto or share")
+    if options.checkpoint_every < 0:
+        raise ValueError(f"--checkpoint-every {options.checkpoint_every}: expected 0 (no checkpoints) or more")
+    if max_parallel is not None and max_parallel != "auto" and max_parallel < 1:
+        raise ValueError(f"--max-parallel {options.max_parallel!r}: expected a positive integer, auto or all")
+    return Execution(max_parallel=max_parallel, checkpoint_every=options.checkpoint_every, block_size=block_size)
 
 
 # CLI fields that change how a run executes or is logged, never its numbers: a resumed run

@@ -29,17 +29,37 @@ class Report:
     num_resamples: int = 2000
     seed: int = 0
     title: str = "Comparison"
+    overwrite: bool = False
+    """replace a non-empty --out folder (only once the new report is complete)"""
 
 
 def report(args: Report) -> dict:
+    from pathlib import Path
+
+    from jaxrl_hybrid.logging.run_dir import check_out
     from jaxrl_hybrid.report.compare import load_runs, write_comparison
 
+    check_out(args.out, args.overwrite, resumable=False)  # before reading anything
+    out = Path(args.out).resolve()
+    for spec in args.runs:
+        for candidate in (spec, spec.partition("=")[2]):
+            if candidate and Path(candidate).resolve() == out:
+                raise ValueError(
+                    f"--out {args.out}: is one of the run folders being compared; write the report elsewhere"
+                )
     methods, score_name = load_runs(list(args.runs))
     threshold = args.optimality_threshold
     if threshold is None and score_name == "normalized_score":
         threshold = 100.0
     result = write_comparison(
-        methods, args.out, score_name, threshold, num_resamples=args.num_resamples, seed=args.seed, title=args.title
+        methods,
+        args.out,
+        score_name,
+        threshold,
+        num_resamples=args.num_resamples,
+        seed=args.seed,
+        title=args.title,
+        overwrite=args.overwrite,
     )
     for label, agg in result["aggregates"].items():
         iqm = agg["iqm"]

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import re
 import sys
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 import tyro
 
 from jaxrl_hybrid.cli.options import RunOptions
+from jaxrl_hybrid.logging.run_dir import dumps
 
 TOP_LEVEL = {"command", "num_seeds", "seed", "options", "grid", "name"}
 
@@ -188,7 +188,10 @@ def sweep(args: Sweep) -> dict:
         return {"out": str(out)}
     methods, score_name = load_runs([str(f) for f in folders])
     threshold = 100.0 if score_name == "normalized_score" else None
-    result = write_comparison(methods, out / "report", score_name, threshold, title=f"Sweep {path.name}")
+    # the sweep's own report folder, rewritten whenever the sweep (or its resume) finishes
+    result = write_comparison(
+        methods, out / "report", score_name, threshold, title=f"Sweep {path.name}", overwrite=True
+    )
     record = {
         "file": str(path),
         "sweep": data,
@@ -196,6 +199,6 @@ def sweep(args: Sweep) -> dict:
         "traced_settings": num_settings,
         "runs": [str(f) for f in folders],
     }
-    (out / "sweep.json").write_text(json.dumps(record, indent=2))
+    (out / "sweep.json").write_text(dumps(record, indent=2))
     print(f"sweep report: {out / 'report' / 'report.md'}")
     return {"out": str(out), "comparison": result, **record}

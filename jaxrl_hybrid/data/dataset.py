@@ -177,6 +177,46 @@ def check_action_bounds(actions: np.ndarray, bounds: tuple, source: str) -> int:
     return int(outside.size)
 
 
+def env_mismatches(dataset: Dataset, spec) -> list[str]:
+    """Ways the dataset cannot be an env's data (an `EnvSpec`): observation shape, action shape
+    or range, recorded action bounds. Empty when it fits. Checked from shapes and a pass over
+    the actions only, so it runs before anything compiles."""
+    problems = []
+    obs_shape = tuple(dataset.observations.shape[1:])
+    if obs_shape != tuple(spec.obs_shape):
+        problems.append(f"'observations' have shape {obs_shape} per row, {spec.name} observes {tuple(spec.obs_shape)}")
+    actions = np.asarray(dataset.actions)
+    if spec.discrete:
+        if actions.ndim != 1 or not np.issubdtype(actions.dtype, np.integer):
+            problems.append(
+                f"'actions' are {actions.dtype}{list(actions.shape[1:])} per row, {spec.name} takes one integer action"
+            )
+        elif actions.size and (actions.min() < 0 or actions.max() >= spec.action_dim):
+            problems.append(
+                f"'actions' range over [{actions.min()}, {actions.max()}], "
+                f"{spec.name} has actions 0..{spec.action_dim - 1}"
+            )
+    else:
+        if tuple(actions.shape[1:]) != (spec.action_dim,):
+            problems.append(
+                f"'actions' have shape {tuple(actions.shape[1:])} per row, {spec.name} takes ({spec.action_dim},)"
+            )
+        bounds = dataset.metadata.get("action_bounds")
+        if bounds is not None and [float(b) for b in np.ravel(bounds)] != [-1.0, 1.0]:
+            problems.append(
+                f"metadata 'action_bounds' are {bounds}, but agents act in [-1, 1] (the env's bounds rescaled): "
+                "store actions rescaled to [-1, 1]"
+            )
+    return problems
+
+
+def check_env(dataset: Dataset, spec, source: str) -> None:
+    """Raise one ValueError naming `source` and every mismatch with the env `spec`."""
+    problems = env_mismatches(dataset, spec)
+    if problems:
+        raise ValueError(f"{source}: does not fit {spec.name}: " + "; ".join(problems))
+
+
 def gather(dataset: Dataset, idx: jax.Array) -> Transition:
     """Rows `idx` of the dataset as a Transition batch (any index shape)."""
     return Transition(

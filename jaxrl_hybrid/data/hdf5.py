@@ -74,11 +74,13 @@ def load_hdf5(path: str | os.PathLike, gamma: float | None = None, action_bounds
             gamma = float(f.attrs.get("gamma", 0.99))
     if action_bounds is None and metadata.get("action_bounds") is not None:
         action_bounds = tuple(metadata["action_bounds"])
+    n = len(arrays["rewards"]) if np.ndim(arrays["rewards"]) else 0
+    for key, x in arrays.items():  # every length before anything is derived from them
+        rows = len(x) if np.ndim(x) else 0
+        if rows != n:
+            raise ValueError(f"{path}: '{key}' has {rows} rows, expected {n} (as 'rewards')")
     if "next_observations" not in arrays:
         obs = np.asarray(arrays["observations"])
-        n = len(arrays["rewards"])
-        if len(obs) != n:
-            raise ValueError(f"{path}: 'observations' has {len(obs)} rows, expected {n} (as 'rewards')")
         next_obs, timeouts, keep = derive_next_observations(obs, arrays["terminals"], arrays["timeouts"])
         arrays = {k: np.asarray(v)[keep] for k, v in arrays.items()}
         arrays["timeouts"] = timeouts[keep]

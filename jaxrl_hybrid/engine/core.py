@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -19,23 +20,39 @@ from jaxrl_hybrid.engine.store import ResumeStore
 HEALTH = "params_finite"  # added to every chunk's metrics: 1.0 while the agent's parameters are finite
 
 
+# Runs vectorised together when Execution.block_size is None. A run's numbers depend on its
+# block size (XLA's kernels reduce in an order that depends on the batch width), so the
+# default is a constant, never derived from the device or core count. CPU: measured in
+# benchmarks/README.md ("Layout-independent numbers"): 4 costs nothing at 8 seeds on 2 cores
+# and keeps one core busy per block. Accelerators: a wide block fills the chip; not yet
+# measured on one (issue 27), raise or lower it with --block-size.
+DEFAULT_BLOCK_SIZE = {"cpu": 4}
+ACCELERATOR_BLOCK_SIZE = 256
+SHARE = "share"  # block_size: one block per device share (the fastest layout, numbers depend on it)
+
+
+def default_block_size(platform: str) -> int:
+    return DEFAULT_BLOCK_SIZE.get(platform, ACCELERATOR_BLOCK_SIZE)
+
+
 @dataclasses.dataclass(frozen=True)
 class Execution:
     """How runs meet the hardware; never changes a run's numbers.
 
     max_parallel: runs per program call. "auto" splits only when the estimate of the runs'
-        memory exceeds the device's; None runs all at once.
+        memory exceeds the device's; None runs all at once. Rounded up to whole blocks.
     checkpoint_every: chunks between resume checkpoints (0: none).
-    block_size: runs vectorised together (`lax.map(..., batch_size=block_size)` over each
-        device's share). XLA's kernels reduce in an order that depends on the batch size, so
-        a run's numbers are bit-identical across layouts (max_parallel, devices, hosts) that
-        share a block size; None: one block per device share (fastest, identical for the
-        same layout only, e.g. a rerun or a resume).
+    block_size: runs vectorised together (a `blocked` loop over each device's share). A run's
+        numbers depend on its block size only (min(block_size, number of runs)), never on
+        max_parallel, the device count or the number of processes. None: the platform's
+        default (`default_block_size`); "share": one block per device share, the fastest
+        layout but one whose numbers change with the device count (identical for a rerun or
+        a resume on the same machine only).
     """
 
     max_parallel: int | str | None = "auto"
     checkpoint_every: int = 0
-    block_size: int | None = None
+    block_size: int | str | None = None
 
     def __post_init__(self):
         m = self.max_parallel
@@ -43,8 +60,9 @@ class Execution:
             raise ValueError(f"max_parallel must be a positive integer, 'auto' or None, got {m!r}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
-        if self.block_size is not None and self.block_size < 1:
-            raise ValueError(f"block_size must be >= 1, got {self.block_size}")
+        b = self.block_size
+        if not (b is None or b == SHARE or (isinstance(b, int) and b >= 1)):
+            raise ValueError(f"block_size must be a positive integer, {SHARE!r} or None, got {b!r}")
 
 
 @dataclasses.dataclass
@@ -73,29 +91,52 @@ def runner_bytes_per_run(init, inputs, hparams) -> int:
     return int(sum(math.prod(s.shape) * s.dtype.itemsize for s in jax.tree.leaves(shapes)))
 
 
-def plan_layout(
-    num_runs: int, max_parallel: int | None, num_devices: int, num_processes: int, block_size: int | None = None
-) -> dict[str, int]:
-    """Split `num_runs` over processes, then into equal groups of whole blocks on every device.
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
 
-    Returns per_process (padded runs each process trains), group_size, num_groups and
-    block_size (runs vectorised together on a device). Padding repeats the last run; padded
-    copies are computed and dropped.
+
+def plan_layout(
+    num_runs: int, max_parallel: int | None, num_devices: int, num_processes: int, block_size: int | str = SHARE
+) -> dict[str, int]:
+    """Split `num_runs` into blocks, the blocks over processes, then into equal groups of whole
+    blocks on as many devices as a group has blocks (at most `num_devices`).
+
+    Returns per_process (padded runs each process trains), group_size, num_groups, num_devices
+    (devices used) and block_size (runs vectorised together). Padding repeats the last run;
+    padded copies are computed and dropped. With an integer `block_size` every run is in a
+    block of min(block_size, num_runs) runs whatever the rest of the layout, which is what
+    makes its numbers layout-independent.
     """
-    share = -(-num_runs // num_processes)
-    unit = num_devices * (block_size or 1)
-    limit = share if max_parallel is None else max(unit, max_parallel // unit * unit)
-    num_groups = -(-share // limit)
-    group_size = -(-share // num_groups)  # as even as possible
-    group_size = -(-group_size // unit) * unit
+    if block_size == SHARE:  # one block per device share: the block follows the layout
+        share = -(-num_runs // num_processes)
+        unit = num_devices
+        limit = share if max_parallel is None else max(unit, max_parallel // unit * unit)
+        num_groups = _ceil(share, limit)
+        group_size = _ceil(_ceil(share, num_groups), unit) * unit  # as even as possible
+        return {
+            "num_runs": num_runs,
+            "num_processes": num_processes,
+            "per_process": num_groups * group_size,
+            "group_size": group_size,
+            "num_groups": num_groups,
+            "num_devices": num_devices,
+            "block_size": group_size // num_devices,
+        }
+    block = min(int(block_size), num_runs)
+    blocks = _ceil(_ceil(num_runs, block), num_processes)  # blocks per process
+    limit = blocks if max_parallel is None else max(1, max_parallel // block)
+    num_groups = _ceil(blocks, limit)
+    group_blocks = _ceil(blocks, num_groups)  # as even as possible
+    used = min(num_devices, group_blocks)
+    group_blocks = _ceil(group_blocks, used) * used
     return {
         "num_runs": num_runs,
         "num_processes": num_processes,
-        "per_process": num_groups * group_size,
-        "group_size": group_size,
+        "per_process": num_groups * group_blocks * block,
+        "group_size": group_blocks * block,
         "num_groups": num_groups,
-        "num_devices": num_devices,
-        "block_size": block_size or group_size // num_devices,
+        "num_devices": used,
+        "block_size": block,
     }
 
 
@@ -175,6 +216,31 @@ def first_divergence(history: dict[str, np.ndarray], steps: list[int]) -> np.nda
     return np.where(first >= 0, np.asarray(steps)[np.maximum(first, 0)], -1)
 
 
+@contextlib.contextmanager
+def compile_on_one_cpu():
+    """Compile with this thread's CPU affinity narrowed to one core (restored after).
+
+    XLA's CPU compiler splits memory-bound loops into min(pool threads, ceil(sqrt(cores this
+    thread may run on))) parallel partitions, and the split changes the last bits of some
+    results; seen from one core it never splits them, so the compiled program is the same on
+    every machine. (Compute-bound loops split by their cost, capped by the intra-op pool that
+    `engine.host.configure_host` pins.) Execution threads are XLA's own and keep every core.
+    """
+    if not hasattr(os, "sched_getaffinity"):  # not Linux: nothing to narrow
+        yield
+        return
+    mask = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(mask)})
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, mask)
+
+
 class DevicePrograms:
     """One executable per local device, each running its device's share of a group.
 
@@ -210,13 +276,22 @@ class DevicePrograms:
         """
         if len(args) > 1 and all(d.platform == "cpu" for d in self.devices):
             whole = jax.tree.map(lambda *xs: np.concatenate([np.asarray(x) for x in xs]), *args)
-            return self.scatter(self.init_jit(*jax.device_put(whole, self.devices[0])))
-        return self._each(lambda a: self.init_jit(*a), args)
+            return self.scatter(self._init(jax.device_put(whole, self.devices[0])))
+        return self._each(self._init, args)
+
+    def _init(self, args):
+        with compile_on_one_cpu():
+            compiled = self.init_jit.lower(*args).compile()
+        return compiled(*args)
 
     def compile(self, runners, hparams) -> None:
         if self.compiled is None:  # every group has the same shapes: compiled once per device
-            pairs = list(zip(runners, hparams, strict=True))
-            self.compiled = self._each(lambda rh: self.chunk_jit.lower(*rh).compile(), pairs)
+
+            def one(rh):
+                with compile_on_one_cpu():
+                    return self.chunk_jit.lower(*rh).compile()
+
+            self.compiled = self._each(one, list(zip(runners, hparams, strict=True)))
 
     def chunk(self, runners, hparams):
         outs = [fn(r, h) for fn, r, h in zip(self.compiled, runners, hparams, strict=True)]  # async dispatch
@@ -285,7 +360,9 @@ def run_phase(
             max_parallel = None
         else:
             log(f"{name}: {num_runs} runs x {per_run / 2**20:.1f} MiB of state; {max_parallel} at a time (auto)")
-    layout = plan_layout(num_runs, max_parallel, len(devices), jax.process_count(), execution.block_size)
+    block_size = execution.block_size or default_block_size(devices[0].platform)
+    layout = plan_layout(num_runs, max_parallel, len(devices), jax.process_count(), block_size)
+    devices = devices[: layout["num_devices"]]
     group_size, num_groups, per_process = layout["group_size"], layout["num_groups"], layout["per_process"]
     offset = jax.process_index() * per_process
 

@@ -9,10 +9,16 @@ seeds in parallel: measured 1.6x the env steps/s of one device for 8 SAC seeds o
 machine (benchmarks/README.md). Only the CPU platform is affected; on a GPU or TPU the
 engine's devices are the accelerators, whatever this sets.
 
-The flag must be in XLA_FLAGS before JAX starts a backend (importing gymnax does), so the
-CLI calls `configure_host_devices` first. A run's numbers depend on how many runs each device
-vectorises (the engine's layout; `--block-size` makes them layout-independent), so the
-count is recorded in every run's summary with the rest of the layout.
+XLA's CPU client also sizes its intra-op thread pool max(cores, devices), and its compiler
+splits loops into as many partitions as that pool has threads; the split changes the last
+bits of some results (measured: the same SAC run on 1 device differs from one of 4 devices on
+a 2-core machine, and equals it once the pool is pinned). So `configure_host` also pins the
+pool to INTRA_OP_THREADS (XLA reads NPROC for it): with the engine's fixed block size, a run's
+numbers are then the same on any core count and any device count up to that many.
+
+Both settings must be in the environment before JAX starts a backend (importing gymnax
+does), so the CLI calls `configure_host` first; Python users who want the same guarantee
+call it before importing JAX. Both are recorded in every run's config.json.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import sys
 ENV_VAR = "JAXRL_HOST_DEVICES"
 FLAG = "--xla_force_host_platform_device_count"
 MAX_AUTO_DEVICES = 8  # each device compiles its own executable: more costs compile time
+THREADS_VAR = "NPROC"  # read by XLA's CPU client for the size of its intra-op thread pool
+INTRA_OP_THREADS = 8  # the pinned pool: at least the most devices whose numbers are identical
 
 
 def available_cores() -> int:
@@ -44,8 +52,39 @@ def host_device_count(setting: str | int | None = None) -> int:
     except ValueError:
         count = 0
     if count < 1:
-        raise ValueError(f"host devices {text!r} ({ENV_VAR} / --host-devices): expected a positive integer or 'auto'")
+        raise ValueError(f"--host-devices {text!r} (or {ENV_VAR}): expected a positive integer or 'auto'")
+    if count > INTRA_OP_THREADS:
+        raise ValueError(
+            f"--host-devices {count} (or {ENV_VAR}): at most {INTRA_OP_THREADS}; XLA's CPU thread pool is pinned to "
+            f"{INTRA_OP_THREADS} threads so that numbers do not depend on the machine, and more devices would resize it"
+        )
     return count
+
+
+def configure_host(setting: str | int | None = None, pin_threads: bool = True) -> dict:
+    """Set up the CPU backend before JAX starts: the device count and the pinned thread pool.
+
+    Returns the settings in force (recorded in a run's config.json): host_devices (the CPU
+    device count), intra_op_threads (the pool size, None when left to XLA) and whether they
+    could still be applied (False when a JAX backend had already started).
+    """
+    count = host_device_count(setting)
+    started = _backend_started()
+    if pin_threads and not started:
+        os.environ[THREADS_VAR] = str(INTRA_OP_THREADS)
+    configure_host_devices(count)
+    return {"host_devices": count, "intra_op_threads": host_settings()["intra_op_threads"], "applied": not started}
+
+
+def host_settings() -> dict:
+    """The layout-relevant host settings of this process, as XLA will see (or saw) them."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    count = 1
+    for part in flags.split():
+        if part.startswith(FLAG + "="):
+            count = int(part.split("=", 1)[1])
+    threads = os.environ.get(THREADS_VAR)
+    return {"host_devices": count, "intra_op_threads": int(threads) if threads and threads.isdigit() else None}
 
 
 def configure_host_devices(setting: str | int | None = None) -> int | None:

@@ -31,21 +31,29 @@ class BraxEnvState:
     time: jax.Array
 
 
-def registered_names() -> list[str]:
-    from brax import envs as brax_envs
+def brax_envs():
+    """`brax.envs`, imported without the "Failed to import warp" line that mujoco.mjx prints to
+    stdout when the optional NVIDIA warp package is absent (it is not needed here)."""
+    import contextlib
+    import io
 
-    return sorted(brax_envs._envs)  # brax keeps its registry in this dict
+    with contextlib.redirect_stdout(io.StringIO()):
+        from brax import envs
+
+    return envs
+
+
+def registered_names() -> list[str]:
+    return sorted(brax_envs()._envs)  # brax keeps its registry in this dict
 
 
 class BraxEnv(Env):
     """A brax env; `gravity` (scalar z or 3-vector) and `friction` (multiplier) are params."""
 
     def __init__(self, env_id: str, overrides: dict[str, Any] | None = None, backend: str | None = None):
-        from brax import envs as brax_envs
-
         kwargs = {"backend": backend} if backend else {}
         self.env_id = env_id
-        self._env = brax_envs.get_environment(env_id, **kwargs)
+        self._env = brax_envs().get_environment(env_id, **kwargs)
         self._base_sys = self._env.sys
         self._base_friction = jnp.asarray(self._base_sys.geom_friction)
         params = BraxParams(

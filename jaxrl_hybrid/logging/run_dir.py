@@ -29,49 +29,99 @@ def json_default(x: Any):
     raise TypeError(f"cannot write {type(x).__name__} to JSON")
 
 
+def finite_json(obj: Any) -> Any:
+    """`obj` with every NaN / infinity replaced by None, so the files are strict JSON (`null`);
+    a diverged value is flagged separately (the `params_finite` metric, summary's `diverged`)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return finite_json(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps(obj: Any, **kw) -> str:
+    """Strict JSON: NaN / infinity become null (see `finite_json`)."""
+    return json.dumps(finite_json(obj), allow_nan=False, default=json_default, **kw)
+
+
 def staging_path(out: str | os.PathLike) -> Path:
     final = Path(out)
     return final.with_name(f"{final.name}.partial")
 
 
+def check_out(out: str | os.PathLike | None, overwrite: bool = False, resume: bool = False, resumable: bool = True):
+    """Refuse an output folder that would lose a user's files or cannot be made; touches nothing.
+
+    Raises RunDirExistsError for an existing file, a non-empty folder without `overwrite`, or
+    an unfinished run's staging folder without `resume` / `overwrite`; ValueError for an empty
+    path or one that cannot be created (naming the path and the reason).
+    """
+    if out is None or not str(out).strip():
+        raise ValueError(f"--out {str(out or '')!r}: expected a folder path")
+    final = Path(out)
+    staging = staging_path(out)
+    if final.exists() and not final.is_dir():
+        raise RunDirExistsError(f"--out {final}: exists and is not a folder")
+    if final.is_dir() and any(final.iterdir()) and not overwrite:
+        what = "holds a finished run; nothing to resume" if resume else "exists and is not empty"
+        raise RunDirExistsError(
+            f"--out {final}: {what}; pass --overwrite to replace it (it is only replaced once the new one is complete)"
+        )
+    if staging.exists() and not (overwrite or (resume and resumable)):
+        hint = (
+            "pass --resume to continue it, or --overwrite to discard it"
+            if resumable
+            else "pass --overwrite to discard it"
+        )
+        raise RunDirExistsError(f"{staging} holds an unfinished run: {hint}")
+    parent = final.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {final}: cannot be created, {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {final}: cannot be created, {parent} is not writable")
+
+
 class RunDir:
     """`resumed` is True when an unfinished run's staging folder was taken over (resume=True)."""
 
-    def __init__(self, out: str | os.PathLike, overwrite: bool = False, resume: bool = False):
+    def __init__(self, out: str | os.PathLike, overwrite: bool = False, resume: bool = False, resumable: bool = True):
+        check_out(out, overwrite, resume, resumable)
         self.final = Path(out)
         self.staging = staging_path(out)
-        if self.final.exists() and not self.final.is_dir():
-            raise RunDirExistsError(f"{self.final} exists and is not a folder")
-        if self.final.is_dir() and any(self.final.iterdir()) and not overwrite:
-            what = "holds a finished run; nothing to resume" if resume else "exists and is not empty"
-            raise RunDirExistsError(
-                f"{self.final} {what}; pass --overwrite to replace it "
-                "(it is only replaced once the new run has finished)"
-            )
         self.resumed = False
         if self.staging.exists():
-            if resume:
+            if resume and resumable:
                 self.resumed = True
-            elif overwrite:
-                shutil.rmtree(self.staging)
             else:
-                raise RunDirExistsError(
-                    f"{self.staging} holds an unfinished run: pass --resume to continue it, "
-                    "or --overwrite to discard it and start again"
-                )
-        self.staging.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(self.staging)
+        try:
+            self.staging.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ValueError(f"--out {self.final}: cannot create {self.staging} ({e.strerror})") from e
 
     def path(self, name: str) -> Path:
         return self.staging / name
 
     def write_json(self, name: str, obj: Any) -> None:
         tmp = self.path(name + ".tmp")
-        tmp.write_text(json.dumps(obj, indent=2, default=json_default) + "\n")
+        tmp.write_text(dumps(obj, indent=2) + "\n")
         tmp.replace(self.path(name))
 
     def append_jsonl(self, name: str, obj: Any) -> None:
         with open(self.path(name), "a") as f:
-            f.write(json.dumps(obj, default=json_default) + "\n")
+            f.write(dumps(obj) + "\n")
 
     def read_json(self, name: str) -> Any:
         path = self.path(name)

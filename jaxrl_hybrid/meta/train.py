@@ -30,6 +30,7 @@ import jax
 import numpy as np
 
 from jaxrl_hybrid.agents.lpg import LPGRule
+from jaxrl_hybrid.logging.run_dir import dumps
 from jaxrl_hybrid.losses.policy import get_objective
 from jaxrl_hybrid.meta.es import generation_key, init_state, make_generation, make_strategy
 from jaxrl_hybrid.meta.inner import InnerConfig, make_inner, make_inner_program, num_updates
@@ -237,7 +238,7 @@ def meta_train(
     if done:
         state = load_es_state(folder, done, state)
     history = _read_history(folder / HISTORY_FILE, done)
-    (folder / HISTORY_FILE).write_text("".join(json.dumps(r) + "\n" for r in history))
+    (folder / HISTORY_FILE).write_text("".join(dumps(r) + "\n" for r in history))
     if done:
         print(f"resuming {out} after generation {done}", file=stream, flush=True)
 

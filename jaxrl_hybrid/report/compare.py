@@ -15,11 +15,11 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
+from jaxrl_hybrid.logging.run_dir import dumps
 from jaxrl_hybrid.report.render import load_metrics
 from jaxrl_hybrid.report.stats import _as_runs_by_tasks, curve_band, iqm
 
@@ -110,6 +110,8 @@ def _read(path: Path, name: str) -> dict:
 def load_runs(specs: list[str]) -> tuple[list[MethodRuns], str]:
     """Method runs from `[label=]path` specs, and the score name used ("normalized_score" or
     "eval_return"). A folder with an hparam grid gives one method per setting."""
+    if not specs:
+        raise ValueError("report: no run folders given; name at least one (jaxrl-hybrid report RUN [RUN ...])")
     entries = []  # (label, task, final scores, steps, curve, source, diverged count)
     for spec in specs:
         label, sep, path = spec.partition("=")
@@ -283,19 +285,20 @@ def write_comparison(
     num_resamples: int = 2000,
     seed: int = 0,
     title: str = "Comparison",
+    overwrite: bool = False,
 ) -> dict:
     """comparison.json, report.md, report.html and the PNGs in `out` (written to a staging
-    folder, then moved into place). Returns the comparison dict."""
+    folder, then moved into place; a non-empty `out` is refused unless `overwrite`). Returns
+    the comparison dict."""
+    from jaxrl_hybrid.logging.run_dir import RunDir
+
     if not methods:
         raise ValueError("nothing to compare: give at least one run folder")
-    out = Path(out)
-    staging = out.with_name(out.name + ".partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    run_dir = RunDir(out, overwrite=overwrite, resumable=False)
+    staging = run_dir.staging
     result = compare(methods, threshold, num_resamples, seed)
     result.update(score=score_name, optimality_threshold=threshold, sources={m.label: m.sources for m in methods})
-    (staging / "comparison.json").write_text(json.dumps(result, indent=2))
+    (staging / "comparison.json").write_text(dumps(result, indent=2))
     images = _plots(methods, result, staging, score_name, num_resamples, seed)
 
     names = [n for n in ("iqm", "mean", "median", "optimality_gap") if n in result["aggregates"][methods[0].label]]
@@ -322,16 +325,7 @@ def write_comparison(
     md += ["", "Sources: " + "; ".join(f"{m.label}: {', '.join(m.sources)}" for m in methods), ""]
     (staging / "report.md").write_text("\n".join(md))
     (staging / "report.html").write_text(_html(md, title))
-
-    if out.exists():
-        backup = out.with_name(out.name + ".old")
-        if backup.exists():
-            shutil.rmtree(backup)
-        out.rename(backup)
-        staging.rename(out)
-        shutil.rmtree(backup)
-    else:
-        staging.rename(out)
+    run_dir.commit()
     return result
 
 

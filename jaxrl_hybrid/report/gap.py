@@ -4,7 +4,6 @@ state-actions and on a 2-D slice of state space (a PNG heat map), written by `ja
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl_hybrid.logging.run_dir import dumps
 from jaxrl_hybrid.report.stats import spearman
 
 
@@ -140,7 +140,7 @@ def write_gap_report(
         "settings": settings or {},
     }
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "gap.json").write_text(json.dumps(summary, indent=2))
+    (folder / "gap.json").write_text(dumps(summary, indent=2))
     maps = {"true gap ||s'_real - s'_sim||": truth["slice"]}
     maps.update({f"{name} gap": est["slice"] for name, est in estimates.items()})
     plot_heatmaps(folder / "gap_heatmap.png", grid, maps, f"{shift}: gap over a state coordinate and the action")

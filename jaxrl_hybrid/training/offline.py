@@ -44,13 +44,17 @@ class NormalizedAgent:
 
 
 def dataset_env(dataset: Dataset, source: str = "the dataset") -> tuple[Env, Any]:
-    """The env (and dynamics) a dataset's metadata names; a clear error when it names none."""
+    """The env (and dynamics) a dataset's metadata names; a clear error when it names none, or
+    when the data does not fit it (observation or action shapes, action range)."""
+    from jaxrl_hybrid.data.dataset import check_env
     from jaxrl_hybrid.envs import make_env
 
     meta = dataset.metadata
     if not meta.get("env"):
         raise ValueError(f"{source}: metadata names no env ('env'); offline training evaluates in the data's env")
-    return make_env(meta["env"], **(meta.get("dynamics") or {}))
+    env, params = make_env(meta["env"], **(meta.get("dynamics") or {}))
+    check_env(dataset, env.spec, source)
+    return env, params
 
 
 def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, config) -> TrainProgram:
