@@ -260,20 +260,15 @@ def _pretrained_attacker(dataset, args: Corrupt):
 def _check_out(out: str, overwrite: bool) -> None:
     """Fail before any training if the output exists (the save would refuse it anyway) or
     cannot be created."""
-    import os
     from pathlib import Path
 
     if not out.strip():
         raise ValueError("--out '': expected a file path")
     if Path(out).exists() and not overwrite:
         raise FileExistsError(f"--out {out}: already exists; pass --overwrite to replace it")
-    parent = Path(out).absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"--out {out}: cannot be created, {parent} is a file")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out}: cannot be created, {parent} is not writable")
+    from jaxrl_hybrid.logging.run_dir import check_creatable
+
+    check_creatable(Path(out))
 
 
 def _check_env_name(name: str, flag: str) -> None:

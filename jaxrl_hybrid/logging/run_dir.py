@@ -84,13 +84,19 @@ def check_out(out: str | os.PathLike | None, overwrite: bool = False, resume: bo
             else "pass --overwrite to discard it"
         )
         raise RunDirExistsError(f"{staging} holds an unfinished run: {hint}")
-    parent = final.absolute().parent
+    check_creatable(final)
+
+
+def check_creatable(path: Path, flag: str = "--out") -> None:
+    """Raise a one-line ValueError when `path` cannot be created: its nearest existing
+    ancestor is a file or is not writable."""
+    parent = Path(path).absolute().parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise ValueError(f"--out {final}: cannot be created, {parent} is a file")
+        raise ValueError(f"{flag} {path}: cannot be created, {parent} is a file")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {final}: cannot be created, {parent} is not writable")
+        raise ValueError(f"{flag} {path}: cannot be created, {parent} is not writable")
 
 
 class RunDir:
