@@ -22,10 +22,10 @@ HEALTH = "params_finite"  # added to every chunk's metrics: 1.0 while the agent'
 
 # Runs vectorised together when Execution.block_size is None. A run's numbers depend on its
 # block size (XLA's kernels reduce in an order that depends on the batch width), so the
-# default is a constant, never derived from the device or core count. CPU: measured in
-# benchmarks/README.md ("Layout-independent numbers"): 4 costs nothing at 8 seeds on 2 cores
-# and keeps one core busy per block. Accelerators: a wide block fills the chip; not yet
-# measured on one (issue 27), raise or lower it with --block-size.
+# default is a constant, never derived from the device or core count. CPU: 4 gives 8 seeds on
+# 2 cores the same layout the old per-device-share default had (benchmarks/layout.py measures
+# the cost; the pinned thread pool, not the block, is what costs 10-15% there). Accelerators:
+# a wide block fills the chip; not yet measured on one (issue 27), change it with --block-size.
 DEFAULT_BLOCK_SIZE = {"cpu": 4}
 ACCELERATOR_BLOCK_SIZE = 256
 SHARE = "share"  # block_size: one block per device share (the fastest layout, numbers depend on it)
@@ -108,7 +108,7 @@ def plan_layout(
     makes its numbers layout-independent.
     """
     if block_size == SHARE:  # one block per device share: the block follows the layout
-        share = -(-num_runs // num_processes)
+        share = _ceil(num_runs, num_processes)
         unit = num_devices
         limit = share if max_parallel is None else max(unit, max_parallel // unit * unit)
         num_groups = _ceil(share, limit)

@@ -18,7 +18,7 @@ numbers are then the same on any core count and any device count up to that many
 
 Both settings must be in the environment before JAX starts a backend (importing gymnax
 does), so the CLI calls `configure_host` first; Python users who want the same guarantee
-call it before importing JAX. Both are recorded in every run's config.json.
+call it before importing JAX. (Recording both in config.json is still to do: issue 20.)
 """
 
 from __future__ import annotations
