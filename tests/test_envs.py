@@ -32,6 +32,10 @@ def test_make_env_returns_spec_and_params():
 def test_unknown_env_lists_known_names():
     with pytest.raises(ValueError, match="known envs:.*gymnax:Pendulum-v1"):
         make_env("gymnax:Pendulm-v1")
+    with pytest.raises(ValueError, match="did you mean 'gymnax:Pendulum-v1'"):
+        make_env("gymnax:Pendulm-v1")
+    with pytest.raises(ValueError, match="did you mean 'gymnax:Pendulum-v1'"):
+        make_env("Pendulum-v1")  # the backend forgotten: matched on the id alone
     with pytest.raises(ValueError, match="backend"):
         make_env("Pendulum-v1")
 

@@ -31,7 +31,7 @@ def check_env_name(name: str, flag: str = "env") -> None:
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     raise ValueError(
         f"{flag} {name!r}: unknown env; {hint}names are '<backend>:<id>' with backend in {BACKENDS} "
-        f"(known: {', '.join(known)})"
+        f"(known envs: {', '.join(known)})"
     )
 
 
