@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 import numpy as np
 import tyro
 
+from jaxrl_hybrid.cli.options import positive
+
 Format = Literal["hdf5", "minari"]
 
 
@@ -103,8 +105,7 @@ def generate(args: Generate) -> dict:
         ("--num-snapshot-episodes", args.num_snapshot_episodes, 1),
         ("--num-reference-episodes", args.num_reference_episodes, 1),
     ):
-        if value is not None and value < least:
-            raise ValueError(f"{flag} {value}: expected an integer >= {least}")
+        positive(value, flag, least)
     if args.learning_rate <= 0:
         raise ValueError(f"--learning-rate {args.learning_rate}: expected a positive number")
     if args.kind != "random" and args.train_steps == 0:

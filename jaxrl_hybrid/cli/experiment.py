@@ -23,6 +23,7 @@ import numpy as np
 from jaxrl_hybrid.data import fingerprint as data_fingerprint
 from jaxrl_hybrid.data.stats import normalized_score
 from jaxrl_hybrid.engine import Execution, first_divergence, run_phase
+from jaxrl_hybrid.engine.core import layout_record
 from jaxrl_hybrid.logging import Progress, RunDir
 from jaxrl_hybrid.logging.run_dir import json_default
 from jaxrl_hybrid.logging.sinks import chunk_scalars
@@ -37,11 +38,18 @@ def parse_grid(specs: tuple[str, ...] | list[str], hparams_cls) -> list[dict[str
     # Scalar fields only: a learned objective's parameters (PPOHParams.objective) are no grid axis.
     fields = [f.name for f in dataclasses.fields(hparams_cls) if f.default is not dataclasses.MISSING]
     axes: dict[str, list[float]] = {}
+    given: dict[str, str] = {}
     for spec in specs:
         name, sep, values = spec.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or not values:
             raise ValueError(f"--hparam {spec!r}: expected NAME=VALUE[,VALUE...]")
+        if name in given:
+            raise ValueError(
+                f"--hparam/--grid {spec!r}: {name} is already set by {given[name]!r}; "
+                f"give all its values once, e.g. {name}=V1,V2"
+            )
+        given[name] = spec
         if name not in fields:
             raise ValueError(f"--hparam {spec!r}: {hparams_cls.__name__} has no field {name!r}; fields: {fields}")
         try:
@@ -142,6 +150,20 @@ def finite_summary(values: np.ndarray, ok: np.ndarray, seed: int) -> dict:
     return summarize(kept, seed=seed)
 
 
+def note_schedule(program, requested: int, unit: str) -> None:
+    """Say at the start when the run will stop short of the requested length, and why."""
+    ran = program.total_env_steps
+    if ran != requested and jax.process_index() == 0:
+        warm = f"{program.warmup_steps} warm-up + " if program.warmup_steps else ""
+        print(
+            f"note: {requested} {unit} requested, {ran} will run ({warm}{program.num_chunks} chunks of "
+            f"{program.steps_per_chunk}, one per evaluation); the remaining {requested - ran} do not fill a chunk. "
+            f"Ask for {ran + program.steps_per_chunk} or a multiple of the evaluation interval to run them",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def run_experiment(
     config: TrainConfig | HybridConfig,
     *,
@@ -167,11 +189,17 @@ def run_experiment(
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
     execution = execution or Execution()
+    if jax.process_index() == 0:
+        from jaxrl_hybrid.logging.run_dir import check_out
+
+        check_out(out, overwrite, resume)  # before anything is loaded or compiled
     if dataset is None and config.dataset is not None:
         from jaxrl_hybrid.data import load
 
         dataset = load(config.dataset)
     program = make_program(config, dataset=dataset)
+    offline = isinstance(config, TrainConfig) and config.dataset is not None
+    note_schedule(program, config.total_steps, "updates" if offline else "env steps")
     # sha256 of the dataset's arrays (offline runs), so a result names the exact data it used.
     fingerprint = None if dataset is None else data_fingerprint(dataset)
     grid = hparam_grid or [{}]
@@ -196,6 +224,7 @@ def run_experiment(
         "grid": grid,
         "jax_version": jax.__version__,
         "backend": jax.default_backend(),
+        "layout": layout_record(execution, num_runs),
         **(extra_config or {}),
     }
     run_dir = _open_run_dir(out, overwrite, resume, record, fingerprint, "run")

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import tyro
 
-from jaxrl_hybrid.cli.options import RunOptions, execution_from
+from jaxrl_hybrid.cli.options import RunOptions, eval_every_or_default, execution_from, out_or_default, positive
 from jaxrl_hybrid.training.finetune import METHODS, WSRL_CRITICS, FinetuneConfig
 
 Method = Literal["wsrl", "calql", "cql", "iql", "moorl", "sac"]
@@ -138,9 +138,9 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         method=method,
         agent=agent,
         pretrain_updates=pretrain_updates,
-        pretrain_eval_every=args.pretrain_eval_every,
+        pretrain_eval_every=positive(args.pretrain_eval_every, "--pretrain-eval-every"),
         online_steps=args.online_steps,
-        eval_every=args.eval_every or max(1, args.online_steps // 10),
+        eval_every=eval_every_or_default(args.eval_every, args.online_steps),
         warmup_steps=args.warmup_steps,
         online_batch_size=args.online_batch_size,
         online_utd=args.utd,
@@ -198,6 +198,7 @@ def run_finetune(
     from jaxrl_hybrid.data import fingerprint as data_fingerprint
     from jaxrl_hybrid.data.stats import normalized_score
     from jaxrl_hybrid.engine import Execution, first_divergence, run_phase
+    from jaxrl_hybrid.engine.core import layout_record
     from jaxrl_hybrid.logging.sinks import chunk_scalars
     from jaxrl_hybrid.report.curves import finetune_summary
     from jaxrl_hybrid.report.finetune import write_finetune_report
@@ -206,6 +207,10 @@ def run_finetune(
 
     if num_seeds < 1:
         raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
+    if jax.process_index() == 0:
+        from jaxrl_hybrid.logging.run_dir import check_out
+
+        check_out(out, overwrite, resume)  # before anything is compiled
     program = make_finetune_program(config, dataset)
     algo = pretrain_algo(config)
     fingerprint = data_fingerprint(dataset)
@@ -252,6 +257,7 @@ def run_finetune(
         "hparams": jax.tree.map(float, dataclasses.asdict(hparams_one)),
         "jax_version": jax.__version__,
         "backend": jax.default_backend(),
+        "layout": layout_record(execution or Execution(), num_seeds),
         **(extra_config or {}),
     }
     run_dir = _open_run_dir(out, overwrite, resume, record, fingerprint, "fine-tuning run")
@@ -396,7 +402,7 @@ def finetune(args: Finetune) -> dict:
         dataset=dataset,
         num_seeds=args.num_seeds,
         seed=args.seed,
-        out=args.out or f"runs/finetune_{args.algo}_s{args.seed}",
+        out=out_or_default(args.out, f"runs/finetune_{args.algo}_s{args.seed}"),
         overwrite=args.overwrite,
         init_from=args.init_from,
         hparams_overrides=overrides,

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import tyro
 
-from jaxrl_hybrid.cli.options import RunOptions
+from jaxrl_hybrid.cli.options import RunOptions, eval_every_or_default, out_or_default
 
 
 @dataclasses.dataclass
@@ -82,7 +82,7 @@ def build_hybrid_config(args: Hybrid):
         gap=args.gap,
         total_steps=args.total_steps,
         learning_starts=args.learning_starts,
-        eval_every=args.eval_every or max(1, args.total_steps // 10),
+        eval_every=eval_every_or_default(args.eval_every, args.total_steps),
         num_envs=args.num_envs,
         buffer_size=args.buffer_size,
         num_eval_episodes=args.num_eval_episodes,
@@ -102,7 +102,7 @@ def hybrid(args: Hybrid) -> dict:
     dataset = load(args.dataset)
     # The agent class names the hparams; building the program here too would build the env twice.
     grid = parse_grid(args.hparam, (H2O if args.method == "h2o" else SAC).HParams)
-    out = args.out or f"runs/{config.algo}_{args.shift}_s{args.seed}"
+    out = out_or_default(args.out, f"runs/{config.algo}_{args.shift}_s{args.seed}")
     return run_cli_experiment(
         config, args, out=out, grid=grid, dataset=dataset, what="final return in the real dynamics"
     )

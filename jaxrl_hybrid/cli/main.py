@@ -12,7 +12,9 @@ from typing import Annotated, Literal
 
 import tyro
 
-from jaxrl_hybrid.cli.options import RunOptions
+from jaxrl_hybrid.cli.options import RunOptions, eval_every_or_default, out_or_default, positive
+
+DEFAULT_ENV = "gymnax:Pendulum-v1"
 
 # Value supports for the classification critic losses, per env (returns at gamma = 0.99).
 DEFAULT_VALUE_RANGES: dict[str, tuple[float, float]] = {
@@ -32,8 +34,9 @@ class Train(RunOptions):
     """
 
     algo: Literal["sac", "td3", "ppo", "bc", "cql", "calql", "iql", "riql", "td3bc", "rebrac"] = "sac"
-    env: str = "gymnax:Pendulum-v1"
-    """online env (offline runs use the env recorded with --dataset)"""
+    env: str | None = None
+    """online env (default gymnax:Pendulum-v1); offline runs evaluate in the env the dataset
+    records, and --env, if given, must name that env (or supply one the dataset lacks)"""
     dataset: str | None = None
     """offline dataset: HDF5 file, Minari folder or local Minari id"""
     num_seeds: int = 8
@@ -120,6 +123,40 @@ def _critic_loss(args: Train, env: str):
     return CriticLoss(**loss_kwargs)
 
 
+def check_counts(args: Train) -> None:
+    """Every count flag is a positive integer (0 is refused by name, never read as a default)."""
+    for flag in (
+        "total_steps",
+        "updates",
+        "num_seeds",
+        "num_eval_episodes",
+        "num_envs",
+        "batch_size",
+        "utd",
+        "num_critics",
+        "eval_every",
+        "num_bins",
+    ):
+        positive(getattr(args, flag), "--" + flag.replace("_", "-"))
+    positive(args.learning_starts, "--learning-starts", minimum=0)
+    positive(args.buffer_size, "--buffer-size")
+
+
+def offline_env(env_flag: str | None, dataset, path) -> str:
+    """The env an offline run evaluates in: the one `dataset` (loaded from `path`) records;
+    `--env` may only repeat it, or name one for a dataset that records none."""
+    recorded = dataset.metadata.get("env")
+    if recorded and env_flag is not None and env_flag != recorded:
+        raise ValueError(
+            f"--env {env_flag}: dataset {path} was recorded in {recorded}; drop --env (offline runs "
+            f"evaluate in the dataset's env) or pass a dataset of {env_flag}"
+        )
+    env = recorded or env_flag
+    if not env:
+        raise ValueError(f"dataset {path}: its metadata names no env; pass --env NAME to evaluate in")
+    return env
+
+
 def build_config(args: Train, dataset=None):
     """TrainConfig from CLI arguments (defaults filled per algorithm and env).
 
@@ -130,6 +167,7 @@ def build_config(args: Train, dataset=None):
     from jaxrl_hybrid.training import TrainConfig
 
     cls = AGENTS[args.algo]
+    check_counts(args)
     if args.num_actions is not None and args.algo not in ("cql", "calql"):
         raise ValueError(f"--num-actions is a CQL / Cal-QL setting; --algo {args.algo} samples no actions")
     if args.activation is not None and args.algo != "sac":
@@ -141,7 +179,7 @@ def build_config(args: Train, dataset=None):
             from jaxrl_hybrid.data import load
 
             dataset = load(args.dataset)
-        env = dataset.metadata.get("env") or args.env
+        env = offline_env(args.env, dataset, args.dataset)
         fields = {f.name for f in dataclasses.fields(cls.Config)}
         given = {
             "hidden_dims": args.hidden_dims,
@@ -172,7 +210,7 @@ def build_config(args: Train, dataset=None):
             algo=args.algo,
             env=env,
             total_steps=args.updates,
-            eval_every=args.eval_every or max(1, args.updates // 10),
+            eval_every=eval_every_or_default(args.eval_every, args.updates),
             num_eval_episodes=args.num_eval_episodes,
             agent=cls.Config(**kwargs),
             dataset=args.dataset,
@@ -182,7 +220,8 @@ def build_config(args: Train, dataset=None):
         raise ValueError(f"--algo {args.algo} trains online; --dataset is for the offline algorithms")
     if args.model_rollouts:
         raise ValueError(f"--model-rollouts augments offline datasets; --algo {args.algo} trains online")
-    critic_loss = _critic_loss(args, args.env)
+    env = args.env if args.env is not None else DEFAULT_ENV
+    critic_loss = _critic_loss(args, env)
     if args.algo == "ppo":
         agent_cfg = cls.Config(hidden_dims=args.hidden_dims or (64, 64), critic_loss=critic_loss)
         num_envs = args.num_envs or 4
@@ -203,13 +242,13 @@ def build_config(args: Train, dataset=None):
         num_envs = args.num_envs or 1
     return TrainConfig(
         algo=args.algo,
-        env=args.env,
+        env=env,
         env_overrides=_pairs(args.env_override, "env-override"),
         total_steps=args.total_steps,
         num_envs=num_envs,
         learning_starts=args.learning_starts if args.algo != "ppo" else 0,
         buffer_size=args.buffer_size,
-        eval_every=args.eval_every or max(1, args.total_steps // 10),
+        eval_every=eval_every_or_default(args.eval_every, args.total_steps),
         num_eval_episodes=args.num_eval_episodes,
         agent=agent_cfg,
     )
@@ -219,15 +258,16 @@ def train(args: Train) -> dict:
     from jaxrl_hybrid.agents import AGENTS, OFFLINE_AGENTS
     from jaxrl_hybrid.cli.experiment import parse_grid, run_cli_experiment
 
+    check_counts(args)  # before the dataset is read
+    grid = parse_grid((*args.hparam, *args.grid), AGENTS[args.algo].HParams)
     dataset = None
     if args.algo in OFFLINE_AGENTS and args.dataset is not None:
         from jaxrl_hybrid.data import load
 
         dataset = load(args.dataset)  # once: for the config, the program and the fingerprint
     config = build_config(args, dataset)
-    grid = parse_grid((*args.hparam, *args.grid), AGENTS[args.algo].HParams)
     env_slug = config.env.replace(":", "_").replace("/", "_")
-    out = args.out or f"runs/{args.algo}_{env_slug}_s{args.seed}"
+    out = out_or_default(args.out, f"runs/{args.algo}_{env_slug}_s{args.seed}")
     return run_cli_experiment(config, args, out=out, grid=grid, dataset=dataset)
 
 
@@ -242,12 +282,14 @@ def _start_distributed(argv: list[str] | None) -> None:
 
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--host-devices")
+    parser.add_argument("--block-size")
     parser.add_argument("--coordinator")
     parser.add_argument("--num-processes", type=int)
     parser.add_argument("--process-id", type=int)
     parser.add_argument("--distributed", action="store_true")
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    configure_host(known.host_devices)
+    # --block-size share trades layout independence for speed: XLA then sizes its own pool too.
+    configure_host(known.host_devices, pin_threads=(known.block_size or "").strip().lower() != "share")
     initialize_distributed(known.coordinator, known.num_processes, known.process_id, known.distributed)
 
 

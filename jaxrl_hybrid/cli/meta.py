@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 import tyro
 
+from jaxrl_hybrid.cli.options import out_or_default
+
 
 @dataclasses.dataclass
 class MetaTrain:
@@ -124,7 +126,7 @@ def meta_eval(args: MetaEval) -> dict:
                 f"--env {name}: the learned objective trains PPO's categorical policy; pick a discrete env"
             )
     overrides = {"total_steps": args.total_steps} if args.total_steps is not None else None
-    out = args.out or f"{str(args.run).rstrip('/')}_eval"
+    out = out_or_default(args.out, f"{str(args.run).rstrip('/')}_eval")
     return run(
         args.run,
         envs,

@@ -38,6 +38,25 @@ class RunOptions:
     ('auto': one per core, at most 8; or JAXRL_HOST_DEVICES); no effect on GPU/TPU runs"""
 
 
+def positive(value: int | None, flag: str, minimum: int = 1) -> int | None:
+    """`value` unchanged when it is None or at least `minimum`; else a ValueError naming `flag`
+    (the CLI never turns a 0 the user typed into a default)."""
+    if value is not None and value < minimum:
+        raise ValueError(f"{flag} {value}: expected an integer >= {minimum}")
+    return value
+
+
+def eval_every_or_default(value: int | None, steps: int, flag: str = "--eval-every") -> int:
+    """The evaluation interval the user gave (checked >= 1), or a tenth of the run."""
+    positive(value, flag)
+    return value if value is not None else max(1, steps // 10)
+
+
+def out_or_default(out: str | None, default: str) -> str:
+    """--out as typed (an empty string is refused later, by name), or the default folder."""
+    return out if out is not None else default
+
+
 def execution_from(options: RunOptions):
     """The engine's `Execution` for these options."""
     from jaxrl_hybrid.engine import Execution
@@ -68,5 +87,8 @@ def execution_from(options: RunOptions):
 
 
 # CLI fields that change how a run executes or is logged, never its numbers: a resumed run
-# may differ from the original in these.
-EXECUTION_FIELDS = frozenset([f.name for f in dataclasses.fields(RunOptions)] + ["overwrite", "out", "wall_time_s"])
+# may differ from the original in these. ("layout" is config.json's record of the layout; the
+# resume checkpoint itself refuses a different block size, device or process count.)
+EXECUTION_FIELDS = frozenset(
+    [f.name for f in dataclasses.fields(RunOptions)] + ["overwrite", "out", "wall_time_s", "layout"]
+)

@@ -33,7 +33,7 @@ from typing import Any
 
 import tyro
 
-from jaxrl_hybrid.cli.options import RunOptions
+from jaxrl_hybrid.cli.options import RunOptions, out_or_default
 from jaxrl_hybrid.logging.run_dir import dumps
 
 TOP_LEVEL = {"command", "num_seeds", "seed", "options", "grid", "name"}
@@ -153,7 +153,7 @@ def sweep(args: Sweep) -> dict:
     path = Path(args.file)
     data = read_sweep_file(path)
     cls, combos, traced, static_keys = plan_sweep(data, path)
-    out = Path(args.out or f"runs/{data.get('name') or path.stem}")
+    out = Path(out_or_default(args.out, f"runs/{data.get('name') or path.stem}"))
     run_options = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunOptions)}
     hparam_specs = tuple(f"{k}={','.join(repr(v) for v in vals)}" for k, vals in traced.items())
     num_settings = 1

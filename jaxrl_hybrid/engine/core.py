@@ -140,6 +140,29 @@ def plan_layout(
     }
 
 
+def layout_record(execution: Execution, num_runs: int) -> dict:
+    """The settings a run's numbers may depend on, for its config.json: platform, jax/jaxlib
+    versions, the effective block size and (CPU) the pinned intra-op pool; plus the device
+    and process counts, which leave the numbers unchanged unless block_size is "share"."""
+    import jaxlib
+
+    from jaxrl_hybrid.engine.host import host_settings
+
+    platform = jax.default_backend()
+    block = execution.block_size or default_block_size(platform)
+    record = {
+        "platform": platform,
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "block_size": block if block == SHARE else min(int(block), num_runs),
+        "devices": jax.local_device_count(),
+        "processes": jax.process_count(),
+    }
+    if platform == "cpu":
+        record["intra_op_threads"] = host_settings()["intra_op_threads"]
+    return record
+
+
 def blocked(fn, block_size: int):
     """`fn` (per run) over a leading run axis, `block_size` runs vmapped at a time.
 

@@ -52,7 +52,10 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
             from jaxrl_hybrid.data import load
 
             dataset = load(config.dataset)
-        env, env_params = dataset_env(dataset, config.dataset or "the dataset")
+        # The data's own env wins; config.env only names one for data that records none (the
+        # CLI refuses an --env that differs from the recorded one).
+        fallback = None if dataset.metadata.get("env") else config.env
+        env, env_params = dataset_env(dataset, config.dataset or "the dataset", fallback)
         return make_offline_program(make_agent(config, env.spec), dataset, env, env_params, config)
     if dataset is not None or config.dataset is not None:
         raise ValueError(f"online algorithm {config.algo!r} does not train on a dataset")

@@ -43,18 +43,23 @@ class NormalizedAgent:
         return self.agent.act(state, self.normalizer(obs), key, deterministic, hparams)
 
 
-def dataset_env(dataset: Dataset, source: str = "the dataset") -> tuple[Env, Any]:
-    """The env (and dynamics) a dataset's metadata names; a clear error when it names none, or
-    when the data does not fit it (observation or action shapes, action range)."""
+def dataset_env(dataset: Dataset, source: str = "the dataset", env: str | None = None) -> tuple[Env, Any]:
+    """The env (and dynamics) a dataset's metadata names, or `env` for a dataset that names
+    none; a clear error when there is neither, when they differ, or when the data does not fit
+    the env (observation or action shapes, action range)."""
     from jaxrl_hybrid.data.dataset import check_env
     from jaxrl_hybrid.envs import make_env
 
     meta = dataset.metadata
-    if not meta.get("env"):
+    recorded = meta.get("env")
+    if recorded and env and env != recorded:
+        raise ValueError(f"{source}: recorded in {recorded}, but the run asks for {env}")
+    name = recorded or env
+    if not name:
         raise ValueError(f"{source}: metadata names no env ('env'); offline training evaluates in the data's env")
-    env, params = make_env(meta["env"], **(meta.get("dynamics") or {}))
-    check_env(dataset, env.spec, source)
-    return env, params
+    made, params = make_env(name, **(meta.get("dynamics") or {}))
+    check_env(dataset, made.spec, source)
+    return made, params
 
 
 def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, config) -> TrainProgram:
