@@ -29,6 +29,15 @@ def test_make_env_returns_spec_and_params():
     assert env.spec.discrete and env.spec.action_dim == 2 and env.spec.action_shape == ()
 
 
+def test_static_env_names_match_the_libraries():
+    # envs.names keeps the names as data (a typo is caught without importing JAX); the
+    # libraries' registries at the locked versions are the truth.
+    from jaxrl_hybrid.envs import brax_env, gymnax_env, names
+
+    assert list(names.GYMNAX_IDS) == gymnax_env.registered_names()
+    assert list(names.BRAX_IDS) == brax_env.registered_names()
+
+
 def test_unknown_env_lists_known_names():
     with pytest.raises(ValueError, match="known envs:.*gymnax:Pendulum-v1"):
         make_env("gymnax:Pendulm-v1")

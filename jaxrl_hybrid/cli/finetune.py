@@ -20,18 +20,26 @@ import shutil
 import sys
 import time
 import warnings
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import jax
-import jax.numpy as jnp
-import numpy as np
 import tyro
 
-from jaxrl_hybrid.cli.options import RunOptions, eval_every_or_default, execution_from, out_or_default, positive
-from jaxrl_hybrid.training.finetune import METHODS, WSRL_CRITICS, FinetuneConfig
+from jaxrl_hybrid.cli.options import (
+    RunOptions,
+    check_out_early,
+    eval_every_or_default,
+    execution_from,
+    out_or_default,
+    positive,
+)
 
+if TYPE_CHECKING:  # JAX is imported only when a command runs (`--help` stays fast)
+    import numpy as np
+
+    from jaxrl_hybrid.training.finetune import FinetuneConfig
+
+# training.finetune.METHODS (tests/test_finetune.py checks that the two agree)
 Method = Literal["wsrl", "calql", "cql", "iql", "moorl", "sac"]
-assert set(METHODS) == set(Method.__args__)
 
 
 @dataclasses.dataclass
@@ -94,15 +102,29 @@ class Finetune(RunOptions):
     """traced hyperparameter NAME=VALUE (repeatable), e.g. actor_lr=1e-4"""
 
 
-# CLI names of WSRL's paper settings (training.finetune.WSRL_CRITICS; WSRL_ONLINE applies itself).
-WSRL_DEFAULTS = {"num_critics": WSRL_CRITICS["num_critics"], "layer_norm": WSRL_CRITICS["critic_layer_norm"]}
+def wsrl_defaults() -> dict:
+    """CLI names of WSRL's paper settings (training.finetune.WSRL_CRITICS; WSRL_ONLINE applies itself)."""
+    from jaxrl_hybrid.training.finetune import WSRL_CRITICS
+
+    return {"num_critics": WSRL_CRITICS["num_critics"], "layer_norm": WSRL_CRITICS["critic_layer_norm"]}
+
+
+def check_counts(args: Finetune) -> None:
+    """Every count flag is a positive integer (0 is refused by name, never read as a default)."""
+    for flag in ("online_steps", "num_seeds", "num_eval_episodes", "eval_every", "pretrain_eval_every", "utd",
+                 "batch_size", "online_batch_size", "num_critics", "num_bins", "buffer_size"):  # fmt: skip
+        positive(getattr(args, flag), "--" + flag.replace("_", "-"))
+    for flag in ("pretrain_updates", "warmup_steps"):
+        positive(getattr(args, flag), "--" + flag.replace("_", "-"), minimum=0)
 
 
 def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
     """FinetuneConfig from CLI arguments, with each method's defaults filled in."""
     from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, SACConfig
     from jaxrl_hybrid.cli.main import _critic_loss
+    from jaxrl_hybrid.training.finetune import FinetuneConfig
 
+    check_counts(args)
     method = args.algo
     if args.pretrain_algo is not None and method not in ("wsrl", "moorl"):
         raise ValueError(f"--pretrain-algo is for wsrl and moorl; --algo {method} pretrains {method}")
@@ -115,7 +137,7 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
     if pretrain_updates and pretrained in (None, "sac"):
         raise ValueError(f"--algo {method} starts from scratch: pass --pretrain-updates 0 (or --pretrain-algo)")
     cfg_cls = {"calql": CalQLConfig, "cql": CQLConfig, "iql": IQLConfig}.get(pretrained, SACConfig)
-    defaults = WSRL_DEFAULTS if method == "wsrl" else {}
+    defaults = wsrl_defaults() if method == "wsrl" else {}
 
     def pick(name, fallback):
         value = getattr(args, name)
@@ -138,7 +160,7 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         method=method,
         agent=agent,
         pretrain_updates=pretrain_updates,
-        pretrain_eval_every=positive(args.pretrain_eval_every, "--pretrain-eval-every"),
+        pretrain_eval_every=args.pretrain_eval_every,
         online_steps=args.online_steps,
         eval_every=eval_every_or_default(args.eval_every, args.online_steps),
         warmup_steps=args.warmup_steps,
@@ -155,6 +177,8 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
 
 def _stats(values: np.ndarray, ok: np.ndarray, seed: int) -> dict[str, Any]:
     """Per-seed values and their aggregates over the seeds that did not diverge."""
+    import numpy as np
+
     from jaxrl_hybrid.cli.experiment import finite_summary
 
     return {"per_seed": np.asarray(values).tolist(), **finite_summary(values, ok, seed)}
@@ -184,6 +208,10 @@ def run_finetune(
     checkpoints and resumes on its own; a resumed run repeats the uninterrupted one; TensorBoard
     and W&B get the phase as a tag prefix).
     """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
     from jaxrl_hybrid.checkpoint import read_metadata, restore_like, save_agent_states
     from jaxrl_hybrid.cli.experiment import (
         RESUME_DIR,
@@ -389,11 +417,13 @@ def run_finetune(
 
 
 def finetune(args: Finetune) -> dict:
+    if args.dataset is None:
+        raise ValueError("finetune needs --dataset FILE (its metadata names the env to fine-tune in)")
+    check_counts(args)  # these two before JAX is imported or the dataset read
+    check_out_early(args, args.out)
     from jaxrl_hybrid.cli.main import _pairs
     from jaxrl_hybrid.data import load
 
-    if args.dataset is None:
-        raise ValueError("finetune needs --dataset FILE (its metadata names the env to fine-tune in)")
     dataset = load(args.dataset)
     config = build_finetune_config(args, dataset)
     overrides = dict(_pairs(args.hparam, "hparam"))

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import tyro
 
-from jaxrl_hybrid.cli.options import RunOptions, eval_every_or_default, out_or_default
+from jaxrl_hybrid.cli.options import RunOptions, check_out_early, eval_every_or_default, out_or_default
 
 
 @dataclasses.dataclass
@@ -93,6 +93,7 @@ def build_hybrid_config(args: Hybrid):
 
 
 def hybrid(args: Hybrid) -> dict:
+    check_out_early(args, args.out)  # before JAX is imported
     from jaxrl_hybrid.agents import SAC
     from jaxrl_hybrid.agents.h2o import H2O
     from jaxrl_hybrid.cli.experiment import parse_grid, run_cli_experiment

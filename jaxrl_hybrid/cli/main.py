@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import tyro
 
-from jaxrl_hybrid.cli.options import RunOptions, eval_every_or_default, out_or_default, positive
+from jaxrl_hybrid.cli.options import RunOptions, check_out_early, eval_every_or_default, out_or_default, positive
 
 DEFAULT_ENV = "gymnax:Pendulum-v1"
 
@@ -255,10 +255,15 @@ def build_config(args: Train, dataset=None):
 
 
 def train(args: Train) -> dict:
+    from jaxrl_hybrid.envs.names import check_env_name
+
+    check_counts(args)  # these before JAX is imported or the dataset read
+    check_out_early(args, args.out)
+    if args.env is not None:
+        check_env_name(args.env, "--env")
     from jaxrl_hybrid.agents import AGENTS, OFFLINE_AGENTS
     from jaxrl_hybrid.cli.experiment import parse_grid, run_cli_experiment
 
-    check_counts(args)  # before the dataset is read
     grid = parse_grid((*args.hparam, *args.grid), AGENTS[args.algo].HParams)
     dataset = None
     if args.algo in OFFLINE_AGENTS and args.dataset is not None:

@@ -52,6 +52,15 @@ def eval_every_or_default(value: int | None, steps: int, flag: str = "--eval-eve
     return value if value is not None else max(1, steps // 10)
 
 
+def check_out_early(options: RunOptions, out: str | None) -> None:
+    """`logging.run_dir.check_out` on a typed --out before JAX is imported (process 0 of a
+    multi-host run only): a wrong folder costs a fraction of a second, not the imports."""
+    from jaxrl_hybrid.logging.run_dir import check_out
+
+    if out is not None and options.process_id in (None, 0):
+        check_out(out, getattr(options, "overwrite", False), options.resume)
+
+
 def out_or_default(out: str | None, default: str) -> str:
     """--out as typed (an empty string is refused later, by name), or the default folder."""
     return out if out is not None else default

@@ -18,8 +18,25 @@ experiment (seeds x hyperparameter settings, one leading axis):
   the step where it happened; the others are unaffected.
 """
 
-from jaxrl_hybrid.engine.core import Execution, PhaseResult, first_divergence, run_phase
-from jaxrl_hybrid.engine.distributed import initialize_distributed
-from jaxrl_hybrid.engine.store import ResumeStore
+# Names resolve on first use (PEP 562), so `engine.host` can be imported, and the CPU backend
+# configured, before JAX is.
+_EXPORTS = {
+    "Execution": "core",
+    "PhaseResult": "core",
+    "first_divergence": "core",
+    "run_phase": "core",
+    "initialize_distributed": "distributed",
+    "ResumeStore": "store",
+}
 
-__all__ = ["Execution", "PhaseResult", "ResumeStore", "first_divergence", "initialize_distributed", "run_phase"]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'jaxrl_hybrid.engine' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"jaxrl_hybrid.engine.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

@@ -18,9 +18,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import jax
-import numpy as np
-
 ENV_VARS = ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")
 
 
@@ -44,20 +41,25 @@ def initialize_distributed(
             f"(or {', '.join(ENV_VARS)}); got coordinator={coordinator!r}, "
             f"num_processes={num_processes!r}, process_id={process_id!r}"
         )
+    if not (all(given) or auto):
+        return False
+    import jax  # only now: a single-process command starts without importing JAX here
+
     if all(given):
         if not 0 <= process_id < num_processes:
             raise ValueError(f"--process-id must be in [0, {num_processes}), got {process_id}")
         jax.distributed.initialize(coordinator, num_processes, process_id)
         return True
-    if auto:
-        jax.distributed.initialize()
-        return True
-    return False
+    jax.distributed.initialize()
+    return True
 
 
 def gather(tree: Any) -> Any:
     """Concatenate every process's `tree` (numpy, equal shapes) along the leading axis, in
     process order; identity on one process."""
+    import jax
+    import numpy as np
+
     if jax.process_count() == 1:
         return tree
     from jax.experimental import multihost_utils

@@ -18,7 +18,8 @@ numbers are then the same on any core count and any device count up to that many
 
 Both settings must be in the environment before JAX starts a backend (importing gymnax
 does), so the CLI calls `configure_host` first; Python users who want the same guarantee
-call it before importing JAX. (Recording both in config.json is still to do: issue 20.)
+call it before importing JAX. A run's config.json records both under "layout"
+(`engine.core.layout_record`).
 """
 
 from __future__ import annotations

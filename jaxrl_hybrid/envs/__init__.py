@@ -1,24 +1,35 @@
-"""One stateless env API over gymnax and brax, wrappers, and named sim/real dynamics shifts."""
+"""One stateless env API over gymnax and brax, wrappers, and named sim/real dynamics shifts.
 
-from jaxrl_hybrid.envs import shifts
-from jaxrl_hybrid.envs.core import Env, StepResult, rescale_action
-from jaxrl_hybrid.envs.registry import known_env_names, make_env
-from jaxrl_hybrid.envs.shifts import SHIFTS, DynamicsShift, SimRealPair, get_shift, make_pair
-from jaxrl_hybrid.envs.wrappers import AutoReset, EpisodeStats, wrap_for_training
+Names resolve on first use (PEP 562): `jaxrl_hybrid.envs.names` (every env name the registry
+accepts) is importable without JAX, gymnax or brax, so the CLI checks an env name at once.
+"""
 
-__all__ = [
-    "SHIFTS",
-    "AutoReset",
-    "DynamicsShift",
-    "Env",
-    "EpisodeStats",
-    "SimRealPair",
-    "StepResult",
-    "get_shift",
-    "known_env_names",
-    "make_env",
-    "make_pair",
-    "rescale_action",
-    "shifts",
-    "wrap_for_training",
-]
+_EXPORTS = {
+    "Env": "core",
+    "StepResult": "core",
+    "rescale_action": "core",
+    "known_env_names": "registry",
+    "make_env": "registry",
+    "SHIFTS": "shifts",
+    "DynamicsShift": "shifts",
+    "SimRealPair": "shifts",
+    "get_shift": "shifts",
+    "make_pair": "shifts",
+    "AutoReset": "wrappers",
+    "EpisodeStats": "wrappers",
+    "wrap_for_training": "wrappers",
+}
+
+__all__ = sorted([*_EXPORTS, "shifts"])
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in ("shifts", "core", "registry", "wrappers", "gymnax_env", "brax_env", "names"):
+        return importlib.import_module(f"jaxrl_hybrid.envs.{name}")
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'jaxrl_hybrid.envs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"jaxrl_hybrid.envs.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

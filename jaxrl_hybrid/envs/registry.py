@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jaxrl_hybrid.envs import brax_env, gymnax_env
-from jaxrl_hybrid.envs.core import Env
+from jaxrl_hybrid.envs.names import BACKENDS, check_env_name, known_env_names
 
-BACKENDS = ("gymnax", "brax")
+if TYPE_CHECKING:
+    from jaxrl_hybrid.envs.core import Env
 
-
-def known_env_names() -> list[str]:
-    """Every name `make_env` accepts."""
-    names = [f"gymnax:{n}" for n in gymnax_env.registered_names()]
-    names += [f"brax:{n}" for n in brax_env.registered_names()]
-    return names
-
-
-def check_env_name(name: str, flag: str = "env") -> None:
-    """Raise a ValueError naming `flag` for an unknown env name, with the closest known names."""
-    import difflib
-
-    known = known_env_names()
-    if name in known:
-        return
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    if not close:  # a bare id ("Pendulum-v1") or a wrong backend: match on the id alone
-        ids = {n.partition(":")[2]: n for n in known}
-        close = [ids[i] for i in difflib.get_close_matches(name.partition(":")[2] or name, list(ids), n=3, cutoff=0.6)]
-    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-    raise ValueError(
-        f"{flag} {name!r}: unknown env; {hint}names are '<backend>:<id>' with backend in {BACKENDS} "
-        f"(known envs: {', '.join(known)})"
-    )
+__all__ = ["BACKENDS", "check_env_name", "known_env_names", "make_env"]
 
 
 def make_env(name: str, *, shift: str | None = None, side: str = "real", **overrides: Any) -> tuple[Env, Any]:
@@ -42,9 +19,8 @@ def make_env(name: str, *, shift: str | None = None, side: str = "real", **overr
     `make_env("gymnax:Pendulum-v1", shift="pendulum-heavy-pole")` takes the real (or, with
     `side="sim"`, the sim) side of a named shift from `jaxrl_hybrid.envs.shifts`.
     """
-    backend, sep, env_id = name.partition(":")
-    if not sep or backend not in BACKENDS:
-        check_env_name(name)
+    check_env_name(name)
+    backend, _, env_id = name.partition(":")
     if shift is not None:
         from jaxrl_hybrid.envs.shifts import get_shift
 
@@ -55,11 +31,11 @@ def make_env(name: str, *, shift: str | None = None, side: str = "real", **overr
             raise ValueError(f"side must be 'sim' or 'real', got {side!r}")
         overrides = {**(s.real if side == "real" else s.sim), **overrides}
     if backend == "gymnax":
-        if env_id not in gymnax_env.registered_names():
-            check_env_name(name)
+        from jaxrl_hybrid.envs import gymnax_env
+
         env: Env = gymnax_env.GymnaxEnv(env_id, overrides)
     else:
-        if env_id not in brax_env.registered_names():
-            check_env_name(name)
+        from jaxrl_hybrid.envs import brax_env
+
         env = brax_env.BraxEnv(env_id, overrides)
     return env, env.default_params
