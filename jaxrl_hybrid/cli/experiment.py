@@ -157,8 +157,8 @@ def note_schedule(program, requested: int, unit: str) -> None:
         warm = f"{program.warmup_steps} warm-up + " if program.warmup_steps else ""
         print(
             f"note: {requested} {unit} requested, {ran} will run ({warm}{program.num_chunks} chunks of "
-            f"{program.steps_per_chunk}, one per evaluation); the remaining {requested - ran} do not fill a chunk. "
-            f"Ask for {ran + program.steps_per_chunk} or a multiple of the evaluation interval to run them",
+            f"{program.steps_per_chunk}, one per evaluation); the remaining {requested - ran} do not fill a chunk "
+            f"(ask for {ran + program.steps_per_chunk} to run one more)",
             file=sys.stderr,
             flush=True,
         )

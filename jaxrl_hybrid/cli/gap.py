@@ -62,7 +62,7 @@ def gap(args: Gap) -> dict:
     check_real_dataset(dataset, args.shift, args.dataset)
     pair = make_pair(args.shift)
     pair.env.state_from_obs(dataset.observations[0], pair.sim_params)  # fails early for envs without it
-    run_dir = RunDir(args.out, overwrite=args.overwrite)
+    run_dir = RunDir(args.out, overwrite=args.overwrite, resumable=False)  # gap has no --resume
     config = GapStudyConfig(
         dynamics=DynamicsConfig(
             num_members=args.model_members, hidden_dims=args.model_hidden_dims, max_epochs=args.model_epochs

@@ -298,7 +298,47 @@ def _start_distributed(argv: list[str] | None) -> None:
     initialize_distributed(known.coordinator, known.num_processes, known.process_id, known.distributed)
 
 
+def interrupted(argv: list[str]) -> str:
+    """What an interrupt left, in one line: the unfinished run folder and the exact command
+    that continues it, or that nothing was written. Staging folders that cannot be resumed
+    (a report, a meta-eval) are removed."""
+    import shlex
+
+    from jaxrl_hybrid.logging.run_dir import OPEN_RUNS
+
+    kept = []
+    for run in list(OPEN_RUNS):
+        if run.resumable:
+            kept.append(run)
+        else:
+            run.discard()
+    if not kept:
+        return "jaxrl-hybrid: interrupted; nothing was written"
+    run = kept[-1]
+    saves = [*(run.staging / "resume").glob("*/LATEST"), *(run.staging / "checkpoints").glob("es_state_gen*.npz")]
+    state = "with a resume checkpoint" if saves else "no resume checkpoint yet (--checkpoint-every N), it restarts"
+    args = list(argv) + ([] if "--resume" in argv else ["--resume"])
+    if not any(a == "--out" or a.startswith("--out=") for a in args):
+        args += ["--out", str(run.final)]
+    return (
+        f"jaxrl-hybrid: interrupted; the unfinished run is in {run.staging} ({state}); continue it with: "
+        + " ".join(["jaxrl-hybrid", *map(shlex.quote, args)])
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
+    from jaxrl_hybrid.engine.interrupt import stop_on_sigterm
+
+    stop_on_sigterm()  # `kill` stops as cleanly as Ctrl-C
+    argv_given = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("\n" + interrupted(argv_given), file=sys.stderr, flush=True)  # after a progress bar's \r
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     try:
         _start_distributed(argv)
     except ValueError as e:

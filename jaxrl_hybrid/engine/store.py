@@ -28,6 +28,7 @@ class ResumeStore:
         self.directory = Path(directory).absolute()
 
     def latest(self) -> Path | None:
+        self.drop_unfinished()
         pointer = self.directory / LATEST
         if not pointer.is_file():
             return None
@@ -36,7 +37,20 @@ class ResumeStore:
             raise FileNotFoundError(f"{pointer} names {path.name}, which is missing or incomplete")
         return path
 
+    def drop_unfinished(self) -> None:
+        """Remove saves a killed process left half-written (`.tmp-*`); LATEST never names one."""
+        if self.directory.is_dir():
+            for tmp in self.directory.glob(".tmp-*"):
+                shutil.rmtree(tmp, ignore_errors=True)
+
     def save(self, tag: str, state: Any, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+        """Write checkpoint `tag`; Ctrl-C during the save takes effect once it is complete."""
+        from jaxrl_hybrid.engine.interrupt import deferred_interrupt
+
+        with deferred_interrupt():
+            return self._save(tag, state, arrays, meta)
+
+    def _save(self, tag: str, state: Any, arrays: dict[str, np.ndarray], meta: dict) -> Path:
         from jaxrl_hybrid.checkpoint import checkpointer
 
         self.directory.mkdir(parents=True, exist_ok=True)

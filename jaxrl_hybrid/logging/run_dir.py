@@ -99,13 +99,22 @@ def check_creatable(path: Path, flag: str = "--out") -> None:
         raise ValueError(f"{flag} {path}: cannot be created, {parent} is not writable")
 
 
+# Run folders of this process not yet committed, newest last: what an interrupt leaves behind.
+OPEN_RUNS: list[RunDir] = []
+
+
 class RunDir:
-    """`resumed` is True when an unfinished run's staging folder was taken over (resume=True)."""
+    """`resumed` is True when an unfinished run's staging folder was taken over (resume=True).
+
+    A resumable run's staging folder survives a failure or an interrupt (`--resume` continues
+    it); `discard()` removes a staging folder that cannot be resumed.
+    """
 
     def __init__(self, out: str | os.PathLike, overwrite: bool = False, resume: bool = False, resumable: bool = True):
         check_out(out, overwrite, resume, resumable)
         self.final = Path(out)
         self.staging = staging_path(out)
+        self.resumable = resumable
         self.resumed = False
         if self.staging.exists():
             if resume and resumable:
@@ -116,6 +125,13 @@ class RunDir:
             self.staging.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ValueError(f"--out {self.final}: cannot create {self.staging} ({e.strerror})") from e
+        OPEN_RUNS.append(self)
+
+    def discard(self) -> None:
+        """Remove the staging folder (nothing of the final folder is touched)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if self in OPEN_RUNS:
+            OPEN_RUNS.remove(self)
 
     def path(self, name: str) -> Path:
         return self.staging / name
@@ -138,7 +154,16 @@ class RunDir:
 
     def commit(self, drop: tuple[str, ...] = ()) -> Path:
         """Move the finished run into place (without the entries in `drop`, e.g. resume
-        checkpoints); the previous folder (if any) goes last."""
+        checkpoints); the previous folder (if any) goes last. Ctrl-C waits for it to finish."""
+        from jaxrl_hybrid.engine.interrupt import deferred_interrupt
+
+        with deferred_interrupt():
+            path = self._commit(drop)
+        if self in OPEN_RUNS:
+            OPEN_RUNS.remove(self)
+        return path
+
+    def _commit(self, drop: tuple[str, ...]) -> Path:
         for name in drop:
             if self.path(name).exists():
                 shutil.rmtree(self.path(name))

@@ -75,7 +75,7 @@ def meta_eval(
     config = read_config(run)
     objective = config.make_objective()
     params = load_params(run / OBJECTIVE_FILE, objective.init_params())
-    run_dir = RunDir(out, overwrite=overwrite)
+    run_dir = RunDir(out, overwrite=overwrite, resumable=False)  # meta-eval has no --resume
     results = {}
     for env in envs:
         if env == config.inner.env and not inner_overrides:
