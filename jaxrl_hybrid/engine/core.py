@@ -240,8 +240,9 @@ def first_divergence(history: dict[str, np.ndarray], steps: list[int]) -> np.nda
 
 
 @contextlib.contextmanager
-def compile_on_one_cpu():
-    """Compile with this thread's CPU affinity narrowed to one core (restored after).
+def compile_on_one_cpu(index: int = 0):
+    """Compile with this thread's CPU affinity narrowed to one core (restored after); the
+    `index`-th allowed core (modulo their number), so parallel compiles use different cores.
 
     XLA's CPU compiler splits memory-bound loops into min(pool threads, ceil(sqrt(cores this
     thread may run on))) parallel partitions, and the split changes the last bits of some
@@ -252,9 +253,10 @@ def compile_on_one_cpu():
     if not hasattr(os, "sched_getaffinity"):  # not Linux: nothing to narrow
         yield
         return
-    mask = os.sched_getaffinity(0)
+    mask = os.sched_getaffinity(0)  # pid 0: this thread
+    cores = sorted(mask)
     try:
-        os.sched_setaffinity(0, {min(mask)})
+        os.sched_setaffinity(0, {cores[index % len(cores)]})
     except OSError:
         yield
         return
@@ -310,11 +312,12 @@ class DevicePrograms:
     def compile(self, runners, hparams) -> None:
         if self.compiled is None:  # every group has the same shapes: compiled once per device
 
-            def one(rh):
-                with compile_on_one_cpu():
+            def one(i_rh):
+                i, rh = i_rh
+                with compile_on_one_cpu(i):
                     return self.chunk_jit.lower(*rh).compile()
 
-            self.compiled = self._each(one, list(zip(runners, hparams, strict=True)))
+            self.compiled = self._each(one, list(enumerate(zip(runners, hparams, strict=True))))
 
     def chunk(self, runners, hparams):
         outs = [fn(r, h) for fn, r, h in zip(self.compiled, runners, hparams, strict=True)]  # async dispatch

@@ -1,0 +1,73 @@
+"""Issue 20, part 1: with the default flags a run's numbers do not depend on the machine's
+layout. The same 16-seed config on 1, 2 and 4 forced host devices, with --max-parallel, and
+in a process pinned to one core gives byte-identical metrics.jsonl and final returns. (The
+default block is 4 runs on CPU, so 16 runs are 4 blocks: 4 devices get one each.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from jaxrl_hybrid.cli.main import main
+
+pytestmark = pytest.mark.xdist_group("layout")
+
+ARGS = [
+    "train", "--algo", "sac", "--env", "gymnax:Pendulum-v1", "--num-seeds", "16", "--seed", "5",
+    "--total-steps", "300", "--learning-starts", "100", "--eval-every", "100", "--hidden-dims", "16", "16",
+    "--batch-size", "16", "--buffer-size", "500", "--num-eval-episodes", "1",
+]  # fmt: skip
+
+
+def _numbers(folder):
+    summary = json.loads((folder / "summary.json").read_text())
+    return (folder / "metrics.jsonl").read_text(), summary["final_return"], summary["layout"]
+
+
+def _subprocess_run(out, *extra, prefix=()):
+    import jax
+
+    # What a user's shell has: no XLA flags, no pool size, the CLI's own device count. The
+    # test session's compilation cache is shared (hits only where the executables are the same).
+    env = {k: v for k, v in os.environ.items() if k not in ("JAXRL_HOST_DEVICES", "NPROC", "XLA_FLAGS")}
+    env["JAX_COMPILATION_CACHE_DIR"] = str(jax.config.jax_compilation_cache_dir)
+    cmd = [*prefix, sys.executable, "-m", "jaxrl_hybrid.cli.main", *ARGS, "--out", str(out), *extra]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return _numbers(out)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("layout") / "reference"
+    assert main([*ARGS, "--out", str(out)]) == 0  # this process: one CPU device
+    return _numbers(out)
+
+
+def test_reference_is_one_device_in_blocks_of_four(reference):
+    layout = reference[2]
+    assert (layout["num_devices"], layout["block_size"], layout["num_groups"]) == (1, 4, 1)
+
+
+@pytest.mark.parametrize(
+    "extra, prefix, devices, groups",
+    [
+        # one core (taskset), two devices: the compile sees one core, the pool stays pinned
+        (["--host-devices", "2"], ("taskset", "-c", "0"), 2, 1),
+        (["--host-devices", "4"], (), 4, 1),
+        # 2 blocks per group: 2 groups on 2 of the 4 devices (the 2-device executables, cached)
+        (["--host-devices", "4", "--max-parallel", "8"], (), 2, 2),
+    ],
+    ids=["1-core-2-devices", "4-devices", "4-devices-max-parallel-8"],
+)
+def test_devices_cores_and_max_parallel_repeat_every_number(reference, tmp_path, extra, prefix, devices, groups):
+    if prefix and shutil.which(prefix[0]) is None:
+        pytest.skip(f"needs {prefix[0]}")
+    metrics, finals, layout = _subprocess_run(tmp_path / "run", *extra, prefix=prefix)
+    assert (layout["num_devices"], layout["num_groups"], layout["block_size"]) == (devices, groups, 4)
+    assert metrics == reference[0] and finals == reference[1]
