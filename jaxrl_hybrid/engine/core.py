@@ -283,12 +283,7 @@ class DevicePrograms:
         self.compiled = None
 
     def _each(self, fn, items):
-        if len(items) == 1:
-            return [fn(items[0])]
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(len(items)) as pool:
-            return list(pool.map(fn, items))
+        return _in_threads(fn, items)
 
     def init(self, args):
         """Every device's share of a group's runners from its (inputs, hparams).
@@ -335,6 +330,58 @@ class DevicePrograms:
         return [
             jax.device_put(_slice_runs(runner, d * share, share, n * share), dev) for d, dev in enumerate(self.devices)
         ]
+
+
+def _in_threads(fn, items):
+    """[fn(x) for x in items], one thread each (compiles and dispatches overlap)."""
+    if len(items) == 1:
+        return [fn(items[0])]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(items)) as pool:
+        return list(pool.map(fn, items))
+
+
+class DeviceMap:
+    """`fn` (one run's inputs -> arrays) over a leading run axis, on every local device.
+
+    The runs are cut into blocks of `block_size` (default `default_block_size`) and the
+    blocks shared over the devices as `plan_layout` does, one executable per device, so the
+    numbers depend on the block size only, never on the device or core count: what
+    `run_phase` does for training chunks, for a function run once (an ES generation's
+    fitness over population x seeds). Returns host numpy arrays.
+    """
+
+    def __init__(self, fn, block_size: int | None = None, devices=None):
+        self.fn = fn
+        self.block_size = block_size
+        self.devices = list(devices if devices is not None else jax.local_devices())
+        self._compiled: dict = {}  # (runs per device, block) -> per-device executables
+
+    def layout(self, num_runs: int) -> dict[str, int]:
+        block = self.block_size or default_block_size(self.devices[0].platform)
+        return plan_layout(num_runs, None, len(self.devices), 1, block)
+
+    def __call__(self, *args):
+        host = jax.tree.map(np.asarray, jax.device_get(args))
+        num_runs = int(jax.tree.leaves(host)[0].shape[0])
+        layout = self.layout(num_runs)
+        devices = self.devices[: layout["num_devices"]]
+        share = layout["group_size"] // len(devices)
+        parts = [jax.device_put(_slice_runs(host, d * share, share, num_runs), dev) for d, dev in enumerate(devices)]
+        key = (share, layout["block_size"], len(devices))
+        if key not in self._compiled:
+            jitted = jax.jit(blocked(self.fn, layout["block_size"]))
+
+            def one(i_part):
+                i, part = i_part
+                with compile_on_one_cpu(i):
+                    return jitted.lower(*part).compile()
+
+            self._compiled[key] = _in_threads(one, list(enumerate(parts)))
+        outs = [c(*p) for c, p in zip(self._compiled[key], parts, strict=True)]  # async dispatch
+        outs = jax.device_get(outs)
+        return jax.tree.map(lambda *xs: np.concatenate([np.asarray(x) for x in xs])[:num_runs], *outs)
 
 
 def _slice_runs(tree, start, size, num_runs):

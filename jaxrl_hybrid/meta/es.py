@@ -5,8 +5,8 @@
     es_state, returns = step(es_state, generation_key(seed, g))
 
 Every generation asks the strategy for a population of objective parameters, runs the inner
-PPO training of every member on `num_seeds` seeds (population x seeds vmapped in one
-program; the same seeds for every member, so members are ranked on common random numbers),
+PPO training of every member on `num_seeds` seeds (population x seeds in blocks of runs
+over the devices; the same seeds for every member, so members are ranked on common random numbers),
 and tells the strategy the fitness: the mean final return, which it rank-transforms.
 evosax minimises, so it is told the negated return. Generation g's key is
 fold_in(PRNGKey(seed), g), so a resumed run draws exactly what an uninterrupted one would.
@@ -116,59 +116,56 @@ def init_state(strategy, es_params, mean: Any, seed: int) -> Any:
     return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)), state)
 
 
-def population_sharding(population_size: int):
-    """A NamedSharding of the population axis over all devices, or None on one device (or
-    when the population does not split evenly)."""
-    devices = jax.devices()
-    if len(devices) == 1 or population_size % len(devices):
-        return None
-    mesh = jax.sharding.Mesh(devices, ("pop",))
-    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("pop"))
-
-
 def make_generation(
     strategy,
     es_params,
     fitness_fn: Callable[[jax.Array, Any], jax.Array],
     num_seeds: int,
     fixed_seeds: jax.Array | None = None,
+    block_size: int | None = None,
 ) -> Callable[[Any, jax.Array], tuple[Any, dict[str, jax.Array]]]:
-    """Jitted `generation(es_state, key) -> (es_state, {"returns": (population, num_seeds), ...})`.
+    """`generation(es_state, key) -> (es_state, {"returns": (population, num_seeds), ...})`.
 
     `fitness_fn(key, member_params) -> final return` is one inner run (a scalar). Inner seeds
     are drawn from the generation's key, or are `fixed_seeds` (num_seeds keys) in every
-    generation: less noise between generations, at the risk of fitting those seeds. The
-    population axis is sharded over the devices when there are several.
-    """
-    sharding = population_sharding(strategy.population_size)
+    generation: less noise between generations, at the risk of fitting those seeds.
 
-    def generation(es_state, key):
+    Three programs: `ask` and `tell` (jitted, one device) and the population x seeds inner
+    runs through `engine.core.DeviceMap`: blocks of `block_size` runs (the engine's default)
+    shared over the local devices, one executable each. So a generation's numbers do not
+    depend on the device or core count (an SPMD-sharded population did: XLA's partitioner
+    changes the last bits).
+    """
+    from jaxrl_hybrid.engine.core import DeviceMap
+
+    def ask(es_state, key):
         key_ask, key_inner, key_tell = jax.random.split(key, 3)
         population, es_state = strategy.ask(key_ask, es_state, es_params)
-        if sharding is not None:
-            population = jax.lax.with_sharding_constraint(population, sharding)
         seeds = jax.random.split(key_inner, num_seeds) if fixed_seeds is None else fixed_seeds
-        returns = jax.vmap(lambda member: jax.vmap(lambda k: fitness_fn(k, member))(seeds))(population)
+        members = jax.tree.map(lambda x: jnp.repeat(x, num_seeds, axis=0), population)  # member major
+        keys = jnp.tile(seeds, (strategy.population_size, 1))
+        return population, es_state, members, keys, key_tell
+
+    def tell(es_state, old_state, population, returns, key_tell):
         fitness = returns.mean(axis=1)  # NaN for a member whose training diverged: ranked last
         new_state, _ = strategy.tell(key_tell, population, -fitness, es_state, es_params)
         # the same (strong) types as the input, so every generation reuses one compiled program
-        es_state = jax.tree.map(lambda new, old: jnp.asarray(new, old.dtype), new_state, es_state)
-        return es_state, {
+        new_state = jax.tree.map(lambda new, old: jnp.asarray(new, old.dtype), new_state, old_state)
+        return new_state, {
             "returns": returns,
             "fitness_mean": jnp.nanmean(fitness),
             "fitness_best": jnp.nanmax(fitness),
             "fitness_std": jnp.nanstd(fitness),
             "nonfinite_members": jnp.sum(~jnp.isfinite(fitness)),
-            "mean_norm": jnp.linalg.norm(es_state.mean),
+            "mean_norm": jnp.linalg.norm(new_state.mean),
         }
 
-    jitted = jax.jit(generation)
-    if sharding is None:
-        return jitted
-    replicated = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
+    ask_jit, tell_jit = jax.jit(ask), jax.jit(tell)
+    runs = DeviceMap(lambda member, key: fitness_fn(key, member), block_size)
 
-    def sharded_generation(es_state, key):
-        # the state lives replicated on the mesh, as the program returns it: one compile for all generations
-        return jitted(jax.device_put(es_state, replicated), key)
+    def generation(es_state, key):
+        population, asked, members, keys, key_tell = ask_jit(es_state, key)
+        returns = runs(members, keys).reshape(strategy.population_size, num_seeds)
+        return tell_jit(asked, es_state, population, returns, key_tell)
 
-    return sharded_generation
+    return generation
