@@ -106,6 +106,31 @@ def test_interrupt_before_any_folder_says_nothing_was_written(tmp_path, monkeypa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_failed_command_leaves_no_open_run_for_the_next_interrupt(tmp_path, monkeypatch, capsys):
+    """main() called twice in one process: a run folder the first call left (it failed) is
+    not named by the second call's interrupt, and a non-resumable one is removed."""
+    import jaxrl_hybrid.cli.main as cli
+    from jaxrl_hybrid.logging.run_dir import OPEN_RUNS, RunDir
+
+    def fail(args):
+        RunDir(tmp_path / "kept")  # resumable: survives the failure for --resume
+        RunDir(tmp_path / "report", resumable=False)
+        raise ValueError("boom")
+
+    def stop(args):
+        raise KeyboardInterrupt
+
+    before = len(OPEN_RUNS)
+    monkeypatch.setattr(cli, "train", fail)
+    assert main(["train", "--out", str(tmp_path / "kept")]) == 2
+    assert len(OPEN_RUNS) == before
+    assert (tmp_path / "kept.partial").is_dir() and not (tmp_path / "report.partial").exists()
+    monkeypatch.setattr(cli, "train", stop)
+    capsys.readouterr()
+    assert main(["train", "--out", str(tmp_path / "y")]) == 130
+    assert capsys.readouterr().err.strip() == "jaxrl-hybrid: interrupted; nothing was written"
+
+
 def test_a_save_finishes_before_the_interrupt_takes_effect(tmp_path):
     """SIGINT in the middle of a checkpoint write: the write completes, LATEST names it, and
     only then does KeyboardInterrupt arrive."""

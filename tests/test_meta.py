@@ -177,6 +177,25 @@ def test_meta_train_is_deterministic_and_resumes_to_the_same_numbers(tmp_path):
         assert np.abs(fa["w_x"]).max() > 0  # the ES moved its mean off the all-zero start
 
 
+def test_meta_train_on_two_devices_repeats_the_one_device_numbers(tmp_path):
+    """Population 4 x 2 seeds = 2 blocks of 4 inner runs: one device here (in-process), one
+    block per device in a 2-device subprocess; history and learned objective byte-identical."""
+    import os
+    import subprocess
+    import sys
+
+    train = ["meta-train", "--objective", "lpo", "--generations", "2", "--population", "4", "--num-seeds", "2",
+             "--hidden", "4", "--total-steps", "512", "--num-steps", "64", "--num-eval-episodes", "1"]  # fmt: skip
+    assert main([*train, "--out", str(tmp_path / "one")]) == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("JAXRL_HOST_DEVICES", "XLA_FLAGS")}
+    env["JAX_COMPILATION_CACHE_DIR"] = str(jax.config.jax_compilation_cache_dir)
+    cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", *train, "--out", str(tmp_path / "two"), "--host-devices", "2"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _history(tmp_path / "two") == _history(tmp_path / "one")
+    assert (tmp_path / "two" / "objective.npz").read_bytes() == (tmp_path / "one" / "objective.npz").read_bytes()
+
+
 def test_cli_meta_train_then_meta_eval_on_a_held_out_env(tmp_path, capsys):
     out = tmp_path / "meta"
     train = ["meta-train", "--objective", "lpo", "--generations", "2", "--population", "4", "--num-seeds", "1",

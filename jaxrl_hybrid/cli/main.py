@@ -13,8 +13,7 @@ from typing import Annotated, Literal
 import tyro
 
 from jaxrl_hybrid.cli.options import RunOptions, check_out_early, eval_every_or_default, out_or_default, positive
-
-DEFAULT_ENV = "gymnax:Pendulum-v1"
+from jaxrl_hybrid.envs.names import DEFAULT_ENV
 
 # Value supports for the classification critic losses, per env (returns at gamma = 0.99).
 DEFAULT_VALUE_RANGES: dict[str, tuple[float, float]] = {
@@ -298,20 +297,32 @@ def _start_distributed(argv: list[str] | None) -> None:
     initialize_distributed(known.coordinator, known.num_processes, known.process_id, known.distributed)
 
 
-def interrupted(argv: list[str]) -> str:
-    """What an interrupt left, in one line: the unfinished run folder and the exact command
-    that continues it, or that nothing was written. Staging folders that cannot be resumed
+def _open_runs() -> list:
+    """This process's uncommitted run folders (empty when no run folder module was loaded)."""
+    module = sys.modules.get("jaxrl_hybrid.logging.run_dir")
+    return module.OPEN_RUNS if module is not None else []
+
+
+def _close_runs(start: int) -> list:
+    """Forget the run folders a command opened after `start` and left uncommitted (it failed
+    or was interrupted): resumable ones stay on disk for --resume and are returned, the rest
     (a report, a meta-eval) are removed."""
-    import shlex
-
-    from jaxrl_hybrid.logging.run_dir import OPEN_RUNS
-
-    kept = []
-    for run in list(OPEN_RUNS):
+    runs = _open_runs()
+    left, kept = runs[start:], []
+    for run in left:
         if run.resumable:
             kept.append(run)
         else:
             run.discard()
+    del runs[start:]
+    return kept
+
+
+def interrupted(argv: list[str], kept: list) -> str:
+    """What an interrupt left, in one line: the unfinished run folder and the exact command
+    that continues it, or that nothing was written."""
+    import shlex
+
     if not kept:
         return "jaxrl-hybrid: interrupted; nothing was written"
     run = kept[-1]
@@ -331,11 +342,15 @@ def main(argv: list[str] | None = None) -> int:
 
     stop_on_sigterm()  # `kill` stops as cleanly as Ctrl-C
     argv_given = list(sys.argv[1:] if argv is None else argv)
+    start = len(_open_runs())  # main() may be called more than once in a process (tests, notebooks)
     try:
         return _main(argv)
     except KeyboardInterrupt:
-        print("\n" + interrupted(argv_given), file=sys.stderr, flush=True)  # after a progress bar's \r
+        message = interrupted(argv_given, _close_runs(start))
+        print("\n" + message, file=sys.stderr, flush=True)  # after a progress bar's \r
         return 130
+    finally:
+        _close_runs(start)
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -52,8 +52,8 @@ class MetaTrain:
     """inner PPO learning rate; default: the env's preset"""
     num_eval_episodes: int = 8
     host_devices: str = "auto"
-    """CPU only: XLA CPU devices the population is sharded over ('auto': one per core, at most 8;
-    or JAXRL_HOST_DEVICES). Numbers are identical for the same device count (a rerun, a resume)"""
+    """CPU only: XLA CPU devices the population's inner runs are shared over ('auto': one per
+    core, at most 8; or JAXRL_HOST_DEVICES); the numbers are the same for any device count"""
 
 
 @dataclasses.dataclass

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 BACKENDS = ("gymnax", "brax")
 
+DEFAULT_ENV = "gymnax:Pendulum-v1"  # online runs that name no env
+
 GYMNAX_IDS = (
     "CartPole-v1",
     "Pendulum-v1",

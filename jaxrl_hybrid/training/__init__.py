@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jaxrl_hybrid.training.config import TrainConfig
+from jaxrl_hybrid.training.config import DEFAULT_ENV, TrainConfig
 from jaxrl_hybrid.training.program import TrainProgram
 
 ALGOS = ("sac", "td3", "ppo", "bc", "cql", "calql", "iql", "riql", "td3bc", "rebrac")
@@ -52,14 +52,13 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
             from jaxrl_hybrid.data import load
 
             dataset = load(config.dataset)
-        # The data's own env wins; config.env only names one for data that records none (the
-        # CLI refuses an --env that differs from the recorded one).
-        fallback = None if dataset.metadata.get("env") else config.env
-        env, env_params = dataset_env(dataset, config.dataset or "the dataset", fallback)
+        # The data's own env wins; config.env, when set, must repeat it or name one for data
+        # that records none (there is no default env for offline data).
+        env, env_params = dataset_env(dataset, config.dataset or "the dataset", config.env)
         return make_offline_program(make_agent(config, env.spec), dataset, env, env_params, config)
     if dataset is not None or config.dataset is not None:
         raise ValueError(f"online algorithm {config.algo!r} does not train on a dataset")
-    env, env_params = make_env(config.env, **dict(config.env_overrides))
+    env, env_params = make_env(config.env or DEFAULT_ENV, **dict(config.env_overrides))
     agent = make_agent(config, env.spec)
     from jaxrl_hybrid.agents import ON_POLICY_AGENTS
 

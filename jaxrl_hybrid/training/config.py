@@ -6,6 +6,9 @@ import dataclasses
 from typing import Any
 
 
+from jaxrl_hybrid.envs.names import DEFAULT_ENV  # noqa: F401  (re-exported for the loops)
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Static description of one training run (the seed and traced hparams are separate).
@@ -20,7 +23,7 @@ class TrainConfig:
     """
 
     algo: str = "sac"
-    env: str = "gymnax:Pendulum-v1"
+    env: str | None = None  # online: DEFAULT_ENV when None; offline: the dataset's own env
     env_overrides: tuple[tuple[str, float], ...] = ()
     total_steps: int = 20_000
     num_envs: int = 1
