@@ -174,6 +174,29 @@ def test_resume_refuses_a_changed_dataset(tmp_path):
         _open_run_dir(str(tmp_path / "run"), False, True, {**record, "train": {"algo": "cql"}}, "aaa", "run")
 
 
+def test_resume_refuses_a_layout_that_changes_the_numbers(tmp_path):
+    """A jax upgrade or another block size between the kill and --resume is refused by name;
+    the device count is not (it leaves the numbers unchanged) unless the block is 'share'."""
+    from jaxrl_hybrid.cli.experiment import _open_run_dir
+    from jaxrl_hybrid.engine.core import layout_differences
+
+    layout = {"platform": "cpu", "jax": "0.10.2", "jaxlib": "0.10.2", "block_size": 4, "devices": 2, "processes": 1}
+    record = {"train": {"algo": "sac"}, "layout": layout}
+    _open_run_dir(str(tmp_path / "run"), False, False, record, None, "run")
+    for change, message in [
+        ({"jax": "0.11.0"}, r"layout.jax: '0.10.2' -> '0.11.0'"),
+        ({"block_size": 8}, r"layout.block_size: 4 -> 8"),
+        ({"platform": "gpu"}, r"layout.platform: 'cpu' -> 'gpu'"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            _open_run_dir(str(tmp_path / "run"), False, True, {**record, "layout": {**layout, **change}}, None, "run")
+    assert layout_differences(layout, {**layout, "devices": 8}) == []
+    assert layout_differences({**layout, "block_size": "share"}, {**layout, "block_size": "share", "devices": 8}) == [
+        "layout.devices: 2 -> 8"
+    ]
+    assert layout_differences(None, layout) == []  # a run folder from before the record
+
+
 def test_layout_pads_to_whole_blocks_and_divergence_names_the_first_bad_step():
     assert plan_layout(3, None, 1, 1) == {
         "num_runs": 3,

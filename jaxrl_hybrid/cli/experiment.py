@@ -23,7 +23,7 @@ import numpy as np
 from jaxrl_hybrid.data import fingerprint as data_fingerprint
 from jaxrl_hybrid.data.stats import normalized_score
 from jaxrl_hybrid.engine import Execution, first_divergence, run_phase
-from jaxrl_hybrid.engine.core import layout_record
+from jaxrl_hybrid.engine.core import layout_differences, layout_record
 from jaxrl_hybrid.logging import Progress, RunDir
 from jaxrl_hybrid.logging.run_dir import json_default
 from jaxrl_hybrid.logging.sinks import chunk_scalars
@@ -78,6 +78,7 @@ def _open_run_dir(out: str, overwrite: bool, resume: bool, record: dict, fingerp
                     f"(sha256 {saved.get('dataset_fingerprint')} -> {fingerprint})"
                 )
             diffs = config_differences(saved, json.loads(json.dumps(record, default=json_default)), EXECUTION_FIELDS)
+            diffs += layout_differences(saved.get("layout"), record.get("layout") or {})
             if diffs:
                 raise ValueError(
                     f"--resume {run_dir.staging}: this {what} differs from the run it would continue: "

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import tyro
 
-from jaxrl_hybrid.cli.options import out_or_default
+from jaxrl_hybrid.cli.options import out_or_default, parse_block_size
 
 
 @dataclasses.dataclass
@@ -54,6 +54,9 @@ class MetaTrain:
     host_devices: str = "auto"
     """CPU only: XLA CPU devices the population's inner runs are shared over ('auto': one per
     core, at most 8; or JAXRL_HOST_DEVICES); the numbers are the same for any device count"""
+    block_size: str = "auto"
+    """inner runs vectorised together: the numbers depend on it, never on the device count
+    ('auto': 4 on CPU, 256 on an accelerator; an integer; 'share': one block per device)"""
 
 
 @dataclasses.dataclass
@@ -109,7 +112,7 @@ def meta_train(args: MetaTrain) -> dict:
         seed=args.seed,
         inner=inner,
     )
-    return run(config, args.out, overwrite=args.overwrite, resume=args.resume)
+    return run(config, args.out, overwrite=args.overwrite, resume=args.resume, block_size=parse_block_size(args.block_size))
 
 
 def meta_eval(args: MetaEval) -> dict:

@@ -78,21 +78,26 @@ def execution_from(options: RunOptions):
             max_parallel = int(text)
         except ValueError as e:
             raise ValueError(f"--max-parallel {options.max_parallel!r}: expected an integer, auto or all") from e
-    text = str(options.block_size).strip().lower()
-    if text in ("auto", "share"):
-        block_size = None if text == "auto" else "share"
-    else:
-        try:
-            block_size = int(text)
-        except ValueError:
-            block_size = 0
-        if block_size < 1:
-            raise ValueError(f"--block-size {options.block_size!r}: expected a positive integer, auto or share")
+    block_size = parse_block_size(options.block_size)
     if options.checkpoint_every < 0:
         raise ValueError(f"--checkpoint-every {options.checkpoint_every}: expected 0 (no checkpoints) or more")
     if max_parallel is not None and max_parallel != "auto" and max_parallel < 1:
         raise ValueError(f"--max-parallel {options.max_parallel!r}: expected a positive integer, auto or all")
     return Execution(max_parallel=max_parallel, checkpoint_every=options.checkpoint_every, block_size=block_size)
+
+
+def parse_block_size(value: str) -> int | str | None:
+    """--block-size: None for 'auto' (the engine's default), 'share', or a positive integer."""
+    text = str(value).strip().lower()
+    if text in ("auto", "share"):
+        return None if text == "auto" else "share"
+    try:
+        block_size = int(text)
+    except ValueError:
+        block_size = 0
+    if block_size < 1:
+        raise ValueError(f"--block-size {value!r}: expected a positive integer, auto or share")
+    return block_size
 
 
 # CLI fields that change how a run executes or is logged, never its numbers: a resumed run

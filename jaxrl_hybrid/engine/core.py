@@ -163,6 +163,22 @@ def layout_record(execution: Execution, num_runs: int) -> dict:
     return record
 
 
+# The parts of a layout record that change a run's numbers (devices and processes do only
+# under block_size "share", and the resume checkpoint refuses a different count anyway).
+NUMBERS_LAYOUT_FIELDS = ("platform", "jax", "jaxlib", "block_size", "intra_op_threads")
+
+
+def layout_differences(saved: dict | None, current: dict) -> list[str]:
+    """'layout.FIELD: SAVED -> NOW' for each numbers-relevant field of two `layout_record`s
+    that differs (none when `saved` predates the record)."""
+    if not saved:
+        return []
+    fields = NUMBERS_LAYOUT_FIELDS + (("devices", "processes") if current.get("block_size") == SHARE else ())
+    return [
+        f"layout.{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in fields if saved.get(k) != current.get(k)
+    ]
+
+
 def blocked(fn, block_size: int):
     """`fn` (per run) over a leading run axis, `block_size` runs vmapped at a time.
 

@@ -86,7 +86,8 @@ class MetaConfig:
         try:
             inner = dict(d["inner"])
             inner["hidden_dims"] = tuple(inner["hidden_dims"])
-            return cls(**{**d, "inner": InnerConfig(**inner)})
+            fields = {k: v for k, v in d.items() if k != "layout"}  # the layout record is not config
+            return cls(**{**fields, "inner": InnerConfig(**inner)})
         except (KeyError, TypeError) as e:
             raise ValueError(f"{source}: not a meta-training config ({e})") from e
 
@@ -178,8 +179,9 @@ def _read_history(path: Path, keep: int) -> list[dict]:
     return rows[:keep]
 
 
-def build(config: MetaConfig):
-    """(objective, strategy, es_params, generation fn, initial ES state) of a meta-run."""
+def build(config: MetaConfig, block_size: int | str | None = None):
+    """(objective, strategy, es_params, generation fn, initial ES state) of a meta-run;
+    `block_size` inner runs are vectorised together (`engine.core.DeviceMap`)."""
     objective = config.make_objective()
     template = objective.init_params()
     strategy, es_params = make_strategy(
@@ -195,7 +197,7 @@ def build(config: MetaConfig):
         fixed = jax.random.split(
             jax.random.fold_in(jax.random.PRNGKey(config.seed), FIXED_SEEDS_STREAM), config.num_seeds
         )
-    step = make_generation(strategy, es_params, fitness_fn, config.num_seeds, fixed)
+    step = make_generation(strategy, es_params, fitness_fn, config.num_seeds, fixed, block_size=block_size)
     state0 = init_state(strategy, es_params, template, config.seed)
     return objective, strategy, es_params, step, state0
 
@@ -207,24 +209,34 @@ def meta_train(
     resume: bool = False,
     stream=None,
     on_generation: Callable[[dict], None] | None = None,
+    block_size: int | str | None = None,
 ) -> dict:
     """Run (or resume) meta-training into `out`; returns the summary written as summary.json.
 
     `on_generation(row)` sees each generation's history row once its checkpoint is written.
+    `block_size` (default: the engine's) is the number of inner runs vectorised together; the
+    numbers depend on it and not on the device count. config.json records it under "layout".
     """
+    from jaxrl_hybrid.engine import Execution
+    from jaxrl_hybrid.engine.core import layout_differences, layout_record
     from jaxrl_hybrid.logging import RunDir
 
     stream = stream or sys.stdout
 
-    objective, strategy, es_params, step, state = build(config)  # bad settings fail before anything is written
+    # bad settings fail before anything is written
+    objective, strategy, es_params, step, state = build(config, block_size)
     run_dir = RunDir(out, overwrite=overwrite, resume=resume)
     folder = run_dir.staging
     record = config.to_dict()
+    record["layout"] = layout_record(Execution(block_size=block_size), config.population * config.num_seeds)
     if run_dir.resumed:
         saved = run_dir.read_json(CONFIG_FILE) or {}
         now = json.loads(json.dumps(record))
         # the number of generations may change (a longer or shorter run); nothing else may
-        changed = sorted(k for k in set(now) | set(saved) if k != "generations" and saved.get(k) != now.get(k))
+        changed = sorted(
+            k for k in set(now) | set(saved) if k not in ("generations", "layout") and saved.get(k) != now.get(k)
+        )
+        changed += layout_differences(saved.get("layout"), now["layout"])
         if changed:
             raise ValueError(
                 f"{folder}: the unfinished run was started with a different config ({', '.join(changed)} differ); "
