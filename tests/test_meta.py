@@ -194,7 +194,7 @@ def test_meta_train_on_two_devices_repeats_the_one_device_numbers(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert _history(tmp_path / "two") == _history(tmp_path / "one")
     assert (tmp_path / "two" / "objective.npz").read_bytes() == (tmp_path / "one" / "objective.npz").read_bytes()
-    layouts = [json.loads((tmp_path / name / "config.json").read_text())["layout"] for name in ("one", "two")]
+    layouts = [json.loads((tmp_path / name / "meta.json").read_text())["layout"] for name in ("one", "two")]
     assert [(x["block_size"], x["devices"]) for x in layouts] == [(4, 1), (4, 2)]
 
 

@@ -215,7 +215,7 @@ def meta_train(
 
     `on_generation(row)` sees each generation's history row once its checkpoint is written.
     `block_size` (default: the engine's) is the number of inner runs vectorised together; the
-    numbers depend on it and not on the device count. config.json records it under "layout".
+    numbers depend on it and not on the device count. meta.json records it under "layout".
     """
     from jaxrl_hybrid.engine import Execution
     from jaxrl_hybrid.engine.core import layout_differences, layout_record
