@@ -5,6 +5,7 @@ import json
 import pytest
 
 from jaxrl_hybrid.cli.main import main
+from jaxrl_hybrid.engine.host import host_settings
 
 # One worker runs these: most share TINY's compiled program through the compilation cache.
 pytestmark = pytest.mark.xdist_group("cli")
@@ -54,6 +55,7 @@ def test_train_writes_run_folder(tmp_path, capsys):
     layout = config["layout"]
     assert layout["platform"] == "cpu" and layout["block_size"] == 3 and layout["intra_op_threads"] == 8
     assert layout["jax"] == config["jax_version"] and layout["devices"] >= 1
+    assert layout["cpu_isa"] == host_settings()["cpu_isa"]  # the instruction set XLA compiled for
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == [200, 300]
     assert all(len(x["eval_return"]) == 3 for x in lines)

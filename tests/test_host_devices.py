@@ -41,6 +41,16 @@ def test_configure_leaves_a_started_backend_and_a_users_flag_alone(monkeypatch):
     assert os.environ["XLA_FLAGS"] == "--xla_cpu_enable_fast_math=false --xla_force_host_platform_device_count=4"
 
 
+def test_cpu_isa_is_capped_by_the_users_flag(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false --xla_cpu_max_isa=AVX")
+    assert host.xla_flag("--xla_cpu_max_isa") == "AVX" and host.xla_flag("--xla_cpu_ftz") is None
+    if host.platform.machine().lower() in ("x86_64", "amd64"):
+        assert host.cpu_isa() in ("SSE4_2", "AVX")
+        monkeypatch.setenv("XLA_FLAGS", "")
+        assert host.cpu_isa() in host.X86_ISAS
+    assert host.host_settings()["cpu_isa"] == host.cpu_isa()
+
+
 def test_configure_before_jax_starts_gives_that_many_cpu_devices():
     code = (
         "from jaxrl_hybrid.engine.host import configure_host_devices\n"

@@ -112,7 +112,9 @@ def meta_train(args: MetaTrain) -> dict:
         seed=args.seed,
         inner=inner,
     )
-    return run(config, args.out, overwrite=args.overwrite, resume=args.resume, block_size=parse_block_size(args.block_size))
+    return run(
+        config, args.out, overwrite=args.overwrite, resume=args.resume, block_size=parse_block_size(args.block_size)
+    )
 
 
 def meta_eval(args: MetaEval) -> dict:

@@ -142,7 +142,8 @@ def plan_layout(
 
 def layout_record(execution: Execution, num_runs: int) -> dict:
     """The settings a run's numbers may depend on, for its config.json: platform, jax/jaxlib
-    versions, the effective block size and (CPU) the pinned intra-op pool; plus the device
+    versions, the effective block size and (CPU) the pinned intra-op pool, the instruction set
+    XLA compiles for; plus the device
     and process counts, which leave the numbers unchanged unless block_size is "share"."""
     import jaxlib
 
@@ -159,23 +160,26 @@ def layout_record(execution: Execution, num_runs: int) -> dict:
         "processes": jax.process_count(),
     }
     if platform == "cpu":
-        record["intra_op_threads"] = host_settings()["intra_op_threads"]
+        host = host_settings()
+        record.update({k: host[k] for k in ("intra_op_threads", "cpu_isa")})
     return record
 
 
 # The parts of a layout record that change a run's numbers (devices and processes do only
 # under block_size "share", and the resume checkpoint refuses a different count anyway).
-NUMBERS_LAYOUT_FIELDS = ("platform", "jax", "jaxlib", "block_size", "intra_op_threads")
+NUMBERS_LAYOUT_FIELDS = ("platform", "jax", "jaxlib", "block_size", "intra_op_threads", "cpu_isa")
 
 
 def layout_differences(saved: dict | None, current: dict) -> list[str]:
     """'layout.FIELD: SAVED -> NOW' for each numbers-relevant field of two `layout_record`s
-    that differs (none when `saved` predates the record)."""
+    that differs (fields `saved` predates are not compared)."""
     if not saved:
         return []
     fields = NUMBERS_LAYOUT_FIELDS + (("devices", "processes") if current.get("block_size") == SHARE else ())
     return [
-        f"layout.{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in fields if saved.get(k) != current.get(k)
+        f"layout.{k}: {saved.get(k)!r} -> {current.get(k)!r}"
+        for k in fields
+        if k in saved and saved.get(k) != current.get(k)
     ]
 
 

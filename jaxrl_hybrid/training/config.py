@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-
 from jaxrl_hybrid.envs.names import DEFAULT_ENV  # noqa: F401  (re-exported for the loops)
 
 
