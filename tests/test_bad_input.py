@@ -68,6 +68,7 @@ CASES = {
     "num_seeds_0": (["train", "--num-seeds", "0"], "--num-seeds 0: expected"),
     "out_empty": (["train", "--out", ""], "--out '': expected a folder path"),
     "out_under_a_file": (["train", "--out", "{tmp}/notes.txt/sub"], "cannot be created, {tmp}/notes.txt is a file"),
+    "out_not_permitted": (["train", "--out", "/proc/jaxrl_hybrid_run"], "--out /proc/jaxrl_hybrid_run: cannot create"),
     "out_is_a_file": (["train", "--out", "{tmp}/notes.txt"], "--out {tmp}/notes.txt: exists and is not a folder"),
     "out_holds_a_run": (["train", "--out", "{tmp}/run"], "--out {tmp}/run: exists and is not empty; pass --overwrite"),
     "env_typo": (["train", "--env", "gymnax:Pendulm-v1"], "did you mean 'gymnax:Pendulum-v1'"),

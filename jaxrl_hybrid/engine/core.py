@@ -24,7 +24,7 @@ HEALTH = "params_finite"  # added to every chunk's metrics: 1.0 while the agent'
 # block size (XLA's kernels reduce in an order that depends on the batch width), so the
 # default is a constant, never derived from the device or core count. CPU: 4 gives 8 seeds on
 # 2 cores the same layout the old per-device-share default had (benchmarks/layout.py measures
-# the cost; the pinned thread pool, not the block, is what costs 10-15% there). Accelerators:
+# the cost; the pinned thread pool, not the block, is what costs 24-28% there). Accelerators:
 # a wide block fills the chip; not yet measured on one (issue 27), change it with --block-size.
 DEFAULT_BLOCK_SIZE = {"cpu": 4}
 ACCELERATOR_BLOCK_SIZE = 256
