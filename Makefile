@@ -26,8 +26,10 @@ bench: install
 	$(VENV)/bin/python benchmarks/peers.py --out benchmarks/results
 	$(VENV)/bin/python benchmarks/scaling.py --out benchmarks/results
 
+# ruff, then the layer, engine, argv and no-cycle contracts in .importlinter (CI runs this too).
 lint: install
 	$(VENV)/bin/ruff check jaxrl_hybrid tests benchmarks experiments
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .pytest_cache

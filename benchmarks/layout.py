@@ -38,21 +38,19 @@ def child(seeds: int, block: str, chunk_steps: int, chunks: int) -> dict:
     import jax
     import numpy as np
 
-    from jaxrl_hybrid.cli.main import Train, build_config
     from jaxrl_hybrid.engine import core
-    from jaxrl_hybrid.training import make_program
+    from jaxrl_hybrid.training import TrainConfig, make_program
     from jaxrl_hybrid.training.program import seed_keys
 
-    args = Train(
+    config = TrainConfig(  # what `jaxrl-hybrid train --algo sac` builds: SACConfig's defaults
         algo="sac",
         env="gymnax:Pendulum-v1",
-        num_seeds=seeds,
         learning_starts=chunk_steps,
         eval_every=chunk_steps,
         total_steps=chunk_steps * (chunks + 1),
         num_eval_episodes=1,
     )
-    program = make_program(build_config(args))
+    program = make_program(config)
     keys = seed_keys(0, seeds)
     hp = jax.tree.map(lambda x: np.broadcast_to(np.asarray(x), (seeds, *np.shape(x))).copy(), program.default_hparams)
     stamps: list[float] = []

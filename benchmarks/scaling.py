@@ -26,9 +26,9 @@ import jax
 import numpy as np
 
 from jaxrl_hybrid.agents import SACConfig
-from jaxrl_hybrid.cli.experiment import seed_keys
 from jaxrl_hybrid.engine.core import blocked, runner_bytes_per_run, with_health
 from jaxrl_hybrid.training import TrainConfig, make_program
+from jaxrl_hybrid.training.program import seed_keys
 
 
 def program_for(args) -> object:

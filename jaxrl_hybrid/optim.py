@@ -1,5 +1,7 @@
 """Named model state and optimiser steps whose learning rate is a traced hyperparameter.
 
+Below every layer that trains something (models, agents): it imports only jax, optax and flax.
+
 The optimiser transforms gradients into Adam directions; the learning rate multiplies them
 at update time, so it can be vmapped over a grid without living in the optimiser state.
 """

@@ -45,7 +45,7 @@ def tiny_ppo(env="gymnax:CartPole-v1", total_steps=512, loss="mse"):
 
 
 def seed_keys(n, seed=0):
-    from jaxrl_hybrid.cli.experiment import seed_keys as _seed_keys
+    from jaxrl_hybrid.training.program import seed_keys as _seed_keys
 
     return _seed_keys(seed, n)
 

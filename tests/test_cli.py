@@ -41,7 +41,7 @@ TINY = [
 def test_train_writes_run_folder(tmp_path, capsys):
     # TINY as the rerun test below runs it: one compiled program (cache) serves both. The
     # classification critics are trained by test_learning / test_loss_kinds; here only the flag.
-    from jaxrl_hybrid.cli.main import Train, build_config
+    from jaxrl_hybrid.cli.train import Train, build_config
 
     hl = build_config(Train(critic_loss="hl_gauss", hidden_dims=(16,)))
     assert hl.agent.critic_loss.kind == "hl_gauss" and hl.agent.critic_loss.v_min == -1700.0

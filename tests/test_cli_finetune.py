@@ -47,7 +47,7 @@ def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp
     assert (first / "checkpoints" / "online_400" / "checkpoint.json").is_file()
 
     # Interrupted in the online phase (after its first checkpoint) and resumed: the same run.
-    import jaxrl_hybrid.logging.sinks as sinks
+    import jaxrl_hybrid.experiment.record as sinks
 
     real = sinks.chunk_scalars
 

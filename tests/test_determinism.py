@@ -1,4 +1,4 @@
-"""Same config and seed -> identical numbers; seed k of a vmapped run == seed k alone; one compile per sweep."""
+"""Seed k of a vmapped run == seed k alone (the CLI-level repeats and resumes: test_engine, test_layout_identity)."""
 
 import jax
 import numpy as np

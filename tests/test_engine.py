@@ -162,34 +162,42 @@ def test_a_diverging_setting_is_flagged_and_the_other_runs_are_unaffected(refere
     assert broken["num_runs"] == 0 and broken["iqm"] is None
     assert "diverged" in (out / "report.md").read_text()
 
+    def refuse(constant):  # strict JSON: a NaN or infinity is written as null, never bare
+        raise AssertionError(f"bare {constant} in a written file")
+
+    for line in (out / "metrics.jsonl").read_text().splitlines():
+        json.loads(line, parse_constant=refuse)
+    json.loads((out / "summary.json").read_text(), parse_constant=refuse)
+    assert "null" in (out / "metrics.jsonl").read_text()  # the diverged runs' losses
+
 
 def test_resume_refuses_a_changed_dataset(tmp_path):
-    from jaxrl_hybrid.cli.experiment import _open_run_dir
+    from jaxrl_hybrid.experiment.record import open_run_dir
 
     record = {"train": {"algo": "iql"}, "dataset_fingerprint": "aaa"}
-    _open_run_dir(str(tmp_path / "run"), False, False, record, "aaa", "run")  # an interrupted run's folder
+    open_run_dir(str(tmp_path / "run"), False, False, record, "aaa", "run")  # an interrupted run's folder
     with pytest.raises(ValueError, match="the dataset differs.*aaa -> bbb"):
-        _open_run_dir(str(tmp_path / "run"), False, True, {**record, "dataset_fingerprint": "bbb"}, "bbb", "run")
+        open_run_dir(str(tmp_path / "run"), False, True, {**record, "dataset_fingerprint": "bbb"}, "bbb", "run")
     with pytest.raises(ValueError, match=r"train.algo: 'iql' -> 'cql'"):
-        _open_run_dir(str(tmp_path / "run"), False, True, {**record, "train": {"algo": "cql"}}, "aaa", "run")
+        open_run_dir(str(tmp_path / "run"), False, True, {**record, "train": {"algo": "cql"}}, "aaa", "run")
 
 
 def test_resume_refuses_a_layout_that_changes_the_numbers(tmp_path):
     """A jax upgrade or another block size between the kill and --resume is refused by name;
     the device count is not (it leaves the numbers unchanged) unless the block is 'share'."""
-    from jaxrl_hybrid.cli.experiment import _open_run_dir
     from jaxrl_hybrid.engine.core import layout_differences
+    from jaxrl_hybrid.experiment.record import open_run_dir
 
     layout = {"platform": "cpu", "jax": "0.10.2", "jaxlib": "0.10.2", "block_size": 4, "devices": 2, "processes": 1}
     record = {"train": {"algo": "sac"}, "layout": layout}
-    _open_run_dir(str(tmp_path / "run"), False, False, record, None, "run")
+    open_run_dir(str(tmp_path / "run"), False, False, record, None, "run")
     for change, message in [
         ({"jax": "0.11.0"}, r"layout.jax: '0.10.2' -> '0.11.0'"),
         ({"block_size": 8}, r"layout.block_size: 4 -> 8"),
         ({"platform": "gpu"}, r"layout.platform: 'cpu' -> 'gpu'"),
     ]:
         with pytest.raises(ValueError, match=message):
-            _open_run_dir(str(tmp_path / "run"), False, True, {**record, "layout": {**layout, **change}}, None, "run")
+            open_run_dir(str(tmp_path / "run"), False, True, {**record, "layout": {**layout, **change}}, None, "run")
     assert layout_differences(layout, {**layout, "devices": 8}) == []
     assert layout_differences({**layout, "block_size": "share"}, {**layout, "block_size": "share", "devices": 8}) == [
         "layout.devices: 2 -> 8"

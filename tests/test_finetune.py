@@ -25,9 +25,9 @@ from test_offline_learning import MARGIN, _score
 
 from jaxrl_hybrid.agents import CalQLConfig
 from jaxrl_hybrid.checkpoint import restore_like, save_agent_states
-from jaxrl_hybrid.cli.experiment import seed_keys
 from jaxrl_hybrid.data import episode_returns, from_arrays
 from jaxrl_hybrid.training.finetune import PRETRAIN_KEY, FinetuneConfig, make_finetune_program
+from jaxrl_hybrid.training.program import seed_keys
 
 pytestmark = pytest.mark.xdist_group("collect")  # the session `medium` data is built from `policies`
 

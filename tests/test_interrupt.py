@@ -94,7 +94,7 @@ def test_interrupt_then_resume_repeats_every_number(tmp_path, reference, when, s
 
 
 def test_interrupt_before_any_folder_says_nothing_was_written(tmp_path, monkeypatch, capsys):
-    import jaxrl_hybrid.cli.main as cli
+    import jaxrl_hybrid.cli.train as cli  # the train command main() dispatches to
 
     def stop(args):
         raise KeyboardInterrupt
@@ -109,7 +109,7 @@ def test_interrupt_before_any_folder_says_nothing_was_written(tmp_path, monkeypa
 def test_a_failed_command_leaves_no_open_run_for_the_next_interrupt(tmp_path, monkeypatch, capsys):
     """main() called twice in one process: a run folder the first call left (it failed) is
     not named by the second call's interrupt, and a non-resumable one is removed."""
-    import jaxrl_hybrid.cli.main as cli
+    import jaxrl_hybrid.cli.train as cli  # the train command main() dispatches to
     from jaxrl_hybrid.logging.run_dir import OPEN_RUNS, RunDir
 
     def fail(args):

@@ -1,4 +1,5 @@
-"""Every agent trains its critic through each loss kind: a short run stays finite and learns something."""
+"""PPO's value head trains through the classification losses: a short run stays finite and fits its
+targets (the other agents x loss kinds are covered where the comment below says)."""
 
 import jax
 import numpy as np

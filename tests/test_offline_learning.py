@@ -22,12 +22,12 @@ import pytest
 from helpers import PENDULUM_SUPPORT
 
 from jaxrl_hybrid.agents import OFFLINE_AGENTS
-from jaxrl_hybrid.cli.experiment import seed_keys
 from jaxrl_hybrid.data import episode_returns, normalized_score, sample
 from jaxrl_hybrid.losses import CRITIC_LOSS_KINDS, CriticLoss
 from jaxrl_hybrid.training import TrainConfig, make_agent, make_program
 from jaxrl_hybrid.training.evaluation import evaluate
 from jaxrl_hybrid.training.offline import dataset_env
+from jaxrl_hybrid.training.program import seed_keys
 
 pytestmark = pytest.mark.xdist_group("collect")  # shares the session `policies` with test_collect
 

@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     import dataclasses
 
     from jaxrl_hybrid.agents import CalQLConfig, SACConfig
-    from jaxrl_hybrid.cli.finetune import run_finetune
     from jaxrl_hybrid.data import load
+    from jaxrl_hybrid.experiment import run_finetune
     from jaxrl_hybrid.logging import RunDir
     from jaxrl_hybrid.report.finetune import table, write_finetune_report
     from jaxrl_hybrid.training.finetune import FinetuneConfig

@@ -141,7 +141,7 @@ def method_config(method: str, shift: str, data_file: Path, s: dict):
 
 def run_method(method, shift, data_file, dataset, s, out: Path, num_seeds: int, seed: int) -> dict:
     """One method's run folder (kept if already finished with the same settings)."""
-    from jaxrl_hybrid.cli.experiment import run_experiment
+    from jaxrl_hybrid.experiment import run_experiment
 
     folder = out / shift / method
     stamp = {"method": method, "shift": shift, "settings": s, "num_seeds": num_seeds, "seed": seed}

@@ -5,57 +5,45 @@
     state, metrics = agent.update(state, batch, key, hparams)
     action = agent.act(state, obs, key, deterministic)
 
-Agents see arrays (Batch), never envs or files; `jaxrl_hybrid.training.make_train` joins them with envs.
+Agents see arrays (Batch), never envs or files; `jaxrl_hybrid.training.make_program` joins
+them with envs and data. `registry.REGISTRY` is the one list of agents (the contract is its
+`Agent` protocol); `AGENTS`, `ONLINE_AGENTS`, `OFFLINE_AGENTS` and `ON_POLICY_AGENTS` are
+derived from it. Names resolve on first use (PEP 562), so the registry imports no JAX.
 """
 
-from jaxrl_hybrid.agents.bc import BC, BCConfig, BCHParams
-from jaxrl_hybrid.agents.cql import CQL, CalQL, CalQLConfig, CQLConfig, CQLHParams
-from jaxrl_hybrid.agents.iql import IQL, RIQL, IQLConfig, IQLHParams, RIQLConfig
-from jaxrl_hybrid.agents.lpg import LPG, LPGConfig, LPGHParams
-from jaxrl_hybrid.agents.ppo import PPO, PPOConfig, PPOHParams
-from jaxrl_hybrid.agents.sac import SAC, SACConfig, SACHParams
-from jaxrl_hybrid.agents.td3 import TD3, TD3Config, TD3HParams
-from jaxrl_hybrid.agents.td3bc import TD3BC, ReBRAC, ReBRACConfig, TD3BCConfig, TD3BCHParams
+from __future__ import annotations
 
-ONLINE_AGENTS = {"sac": SAC, "td3": TD3, "ppo": PPO, "lpg": LPG}  # lpg: trained by a learned rule (meta)
-ON_POLICY_AGENTS = ("ppo", "lpg")
-OFFLINE_AGENTS = {"bc": BC, "cql": CQL, "calql": CalQL, "iql": IQL, "riql": RIQL, "td3bc": TD3BC, "rebrac": ReBRAC}
-AGENTS = {**ONLINE_AGENTS, **OFFLINE_AGENTS}
+_CLASSES = {
+    "BC": "bc", "BCConfig": "bc", "BCHParams": "bc",
+    "CQL": "cql", "CalQL": "cql", "CalQLConfig": "cql", "CQLConfig": "cql", "CQLHParams": "cql",
+    "IQL": "iql", "RIQL": "iql", "IQLConfig": "iql", "IQLHParams": "iql", "RIQLConfig": "iql",
+    "LPG": "lpg", "LPGConfig": "lpg", "LPGHParams": "lpg",
+    "PPO": "ppo", "PPOConfig": "ppo", "PPOHParams": "ppo",
+    "SAC": "sac", "SACConfig": "sac", "SACHParams": "sac",
+    "TD3": "td3", "TD3Config": "td3", "TD3HParams": "td3",
+    "TD3BC": "td3bc", "ReBRAC": "td3bc", "ReBRACConfig": "td3bc", "TD3BCConfig": "td3bc", "TD3BCHParams": "td3bc",
+}  # fmt: skip
+_LISTS = ("AGENTS", "ONLINE_AGENTS", "OFFLINE_AGENTS", "ON_POLICY_AGENTS")
+
+__all__ = sorted([*_CLASSES, *_LISTS])
 
 
-__all__ = [
-    "AGENTS",
-    "BC",
-    "CQL",
-    "IQL",
-    "LPG",
-    "LPGConfig",
-    "LPGHParams",
-    "ON_POLICY_AGENTS",
-    "OFFLINE_AGENTS",
-    "ONLINE_AGENTS",
-    "RIQL",
-    "BCConfig",
-    "BCHParams",
-    "CQLConfig",
-    "CQLHParams",
-    "CalQL",
-    "CalQLConfig",
-    "IQLConfig",
-    "IQLHParams",
-    "RIQLConfig",
-    "ReBRAC",
-    "ReBRACConfig",
-    "TD3BC",
-    "TD3BCConfig",
-    "TD3BCHParams",
-    "PPO",
-    "SAC",
-    "TD3",
-    "PPOConfig",
-    "PPOHParams",
-    "SACConfig",
-    "SACHParams",
-    "TD3Config",
-    "TD3HParams",
-]
+def __getattr__(name: str):
+    import importlib
+
+    registry = importlib.import_module("jaxrl_hybrid.agents.registry")
+
+    if name == "AGENTS":
+        value = {n: registry.agent_class(n) for n in registry.REGISTRY}
+    elif name == "ONLINE_AGENTS":
+        value = {n: registry.agent_class(n) for n in registry.ONLINE}
+    elif name == "OFFLINE_AGENTS":
+        value = {n: registry.agent_class(n) for n in registry.OFFLINE}
+    elif name == "ON_POLICY_AGENTS":
+        value = registry.ON_POLICY
+    elif name in _CLASSES:
+        value = getattr(importlib.import_module(f"jaxrl_hybrid.agents.{_CLASSES[name]}"), name)
+    else:
+        raise AttributeError(f"module 'jaxrl_hybrid.agents' has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -286,10 +286,3 @@ def run(args) -> dict:
     if isinstance(args, Corrupt):
         return corrupt(args)
     raise TypeError(f"not a dataset command: {type(args).__name__}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point for `python -m jaxrl_hybrid.cli.dataset` (same as `jaxrl-hybrid dataset`)."""
-    from jaxrl_hybrid.cli.main import main as top
-
-    return top(["dataset", *(sys.argv[1:] if argv is None else argv)])

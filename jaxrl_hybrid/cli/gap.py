@@ -46,7 +46,7 @@ def gap(args: Gap) -> dict:
     import jax
 
     from jaxrl_hybrid.data import load
-    from jaxrl_hybrid.envs.shifts import get_shift, make_pair
+    from jaxrl_hybrid.envs.registry import get_shift, make_pair
     from jaxrl_hybrid.logging import RunDir
     from jaxrl_hybrid.models.dynamics import DynamicsConfig
     from jaxrl_hybrid.models.gap import DiscriminatorConfig, GapStudyConfig, fit_gap_estimators, gap_functions

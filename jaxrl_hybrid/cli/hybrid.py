@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import tyro
 
-from jaxrl_hybrid.cli.options import RunOptions, check_out_early, eval_every_or_default, out_or_default
+from jaxrl_hybrid.cli.options import RunOptions, check_out_early, eval_every_or_default, out_or_default, run_and_report
 
 
 @dataclasses.dataclass
@@ -96,14 +96,12 @@ def hybrid(args: Hybrid) -> dict:
     check_out_early(args, args.out)  # before JAX is imported
     from jaxrl_hybrid.agents import SAC
     from jaxrl_hybrid.agents.h2o import H2O
-    from jaxrl_hybrid.cli.experiment import parse_grid, run_cli_experiment
     from jaxrl_hybrid.data import load
+    from jaxrl_hybrid.experiment import parse_grid
 
     config = build_hybrid_config(args)
     dataset = load(args.dataset)
     # The agent class names the hparams; building the program here too would build the env twice.
     grid = parse_grid(args.hparam, (H2O if args.method == "h2o" else SAC).HParams)
     out = out_or_default(args.out, f"runs/{config.algo}_{args.shift}_s{args.seed}")
-    return run_cli_experiment(
-        config, args, out=out, grid=grid, dataset=dataset, what="final return in the real dynamics"
-    )
+    return run_and_report(config, args, out=out, grid=grid, dataset=dataset, what="final return in the real dynamics")

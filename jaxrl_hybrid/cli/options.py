@@ -100,9 +100,78 @@ def parse_block_size(value: str) -> int | str | None:
     return block_size
 
 
-# CLI fields that change how a run executes or is logged, never its numbers: a resumed run
-# may differ from the original in these. ("layout" is config.json's record of the layout; the
-# resume checkpoint itself refuses a different block size, device or process count.)
-EXECUTION_FIELDS = frozenset(
-    [f.name for f in dataclasses.fields(RunOptions)] + ["overwrite", "out", "wall_time_s", "layout"]
-)
+# Options that change how a run executes or is logged, never its numbers: a resumed run may
+# differ from the original in these (the library adds out, overwrite and the layout record).
+RUN_OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(RunOptions))
+
+
+def pairs(specs, flag: str) -> tuple[tuple[str, float], ...]:
+    """NAME=VALUE specs of a repeatable flag as (name, number) pairs; a bad spec names --flag."""
+    out = []
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep:
+            raise ValueError(f"--{flag} {spec!r}: expected NAME=VALUE")
+        try:
+            out.append((name.strip(), float(value)))
+        except ValueError as e:
+            raise ValueError(f"--{flag} {spec!r}: VALUE must be a number") from e
+    return tuple(out)
+
+
+def critic_loss_from(args, env: str):
+    """`losses.CriticLoss` from the --critic-loss, --num-bins, --v-min and --v-max options;
+    classification losses take the env's default value support unless both ends are given."""
+    from jaxrl_hybrid.envs.names import DEFAULT_VALUE_RANGES
+    from jaxrl_hybrid.losses import CriticLoss
+
+    loss_kwargs = {"kind": args.critic_loss, "num_bins": args.num_bins}
+    if args.critic_loss in ("hl_gauss", "two_hot"):
+        v_min, v_max = DEFAULT_VALUE_RANGES.get(env, (None, None))
+        v_min = args.v_min if args.v_min is not None else v_min
+        v_max = args.v_max if args.v_max is not None else v_max
+        if v_min is None or v_max is None:
+            raise ValueError(
+                f"--critic-loss {args.critic_loss} needs a value support for {env}: "
+                f"pass --v-min and --v-max (known defaults: {sorted(DEFAULT_VALUE_RANGES)})"
+            )
+        loss_kwargs.update(v_min=v_min, v_max=v_max)
+    return CriticLoss(**loss_kwargs)
+
+
+def run_arguments(args) -> dict:
+    """The keyword arguments every command passes to `experiment.run_experiment` /
+    `run_finetune` from its options: seeds, overwrite / resume, the hardware layout, the sinks,
+    and the CLI record that a resume may differ from only in RUN_OPTION_FIELDS."""
+    return {
+        "num_seeds": args.num_seeds,
+        "seed": args.seed,
+        "overwrite": args.overwrite,
+        "extra_config": {"cli": dataclasses.asdict(args)},
+        "execution": execution_from(args),
+        "resume": args.resume,
+        "options": args,
+        "resume_ignores": RUN_OPTION_FIELDS,
+    }
+
+
+def run_and_report(config, args, *, out: str, grid, dataset, what: str = "final return") -> dict:
+    """`experiment.run_experiment` for a command's options (`args`: num_seeds, seed, overwrite
+    and the RunOptions fields), then the summary lines: `what` over the seeds, the normalised
+    score, and where the files are."""
+    from jaxrl_hybrid.experiment import run_experiment
+
+    summary = run_experiment(config, out=out, hparam_grid=grid, dataset=dataset, **run_arguments(args))
+    if "process" in summary:
+        print(f"process {summary['process']}: its runs are done; process 0 writes {out}")
+        return summary
+    if summary.get("iqm") is not None:
+        print(
+            f"{what} over {args.num_seeds} seeds: mean {summary['mean']:.2f}, IQM {summary['iqm']:.2f} "
+            f"(95% CI {summary['ci95'][0]:.2f} .. {summary['ci95'][1]:.2f})"
+        )
+    if summary.get("normalized", {}).get("iqm") is not None:
+        norm = summary["normalized"]
+        print(f"normalised score: IQM {norm['iqm']:.1f} (95% CI {norm['ci95'][0]:.1f} .. {norm['ci95'][1]:.1f})")
+    print(f"summary: {summary['out']}/summary.json  report: {summary['out']}/report.md")
+    return summary

@@ -79,21 +79,27 @@ def read_sweep_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _command(name: str, path: Path):
-    from jaxrl_hybrid.cli.hybrid import Hybrid
-    from jaxrl_hybrid.cli.main import Train
+def _commands() -> dict[str, tuple[type, Any]]:
+    """The commands a sweep can run: name -> (options class, the function that runs it)."""
+    from jaxrl_hybrid.cli.hybrid import Hybrid, hybrid
+    from jaxrl_hybrid.cli.train import Train, train
 
-    commands = {"train": Train, "hybrid": Hybrid}
+    return {"train": (Train, train), "hybrid": (Hybrid, hybrid)}
+
+
+def _command(name: str, path: Path) -> type:
+    commands = _commands()
     if name not in commands:
         raise ValueError(f"{path}: command = {name!r}; a sweep runs one of {sorted(commands)}")
-    return commands[name]
+    return commands[name][0]
 
 
-def _hparams_class(cls, options: dict):
+def _hparams_class(command: str, options: dict):
+    """The traced hyperparameters of the agent a `command` with these options trains."""
     from jaxrl_hybrid.agents import AGENTS
     from jaxrl_hybrid.agents.h2o import H2O
 
-    if cls.__name__ == "Hybrid":
+    if command == "hybrid":
         return H2O.HParams if options.get("method", "h2o") == "h2o" else AGENTS["sac"].HParams
     return AGENTS[options.get("algo", "sac")].HParams
 
@@ -101,7 +107,8 @@ def _hparams_class(cls, options: dict):
 def plan_sweep(data: dict, path: Path) -> tuple[type, list[dict[str, Any]], dict[str, list[float]], list[str]]:
     """(command class, one dict of options per static combination, traced grid name -> values,
     the names of the static grid axes)."""
-    cls = _command(data.get("command", "train"), path)
+    command = data.get("command", "train")
+    cls = _command(command, path)
     fields = {f.name for f in dataclasses.fields(cls)} - {f.name for f in dataclasses.fields(RunOptions)}
     options = {k.replace("-", "_"): v for k, v in (data.get("options") or {}).items()}
     for key in options:
@@ -110,7 +117,7 @@ def plan_sweep(data: dict, path: Path) -> tuple[type, list[dict[str, Any]], dict
                 f"{path}: options.{key} is not an option of `{cls.__name__.lower()}`; known: {sorted(fields)}"
             )
     grid = {k.replace("-", "_"): v for k, v in (data.get("grid") or {}).items()}
-    hp_fields = {f.name for f in dataclasses.fields(_hparams_class(cls, options))}
+    hp_fields = {f.name for f in dataclasses.fields(_hparams_class(command, options))}
     traced, static = {}, {}
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
@@ -146,13 +153,12 @@ def slug(values: dict[str, Any]) -> str:
 def sweep(args: Sweep) -> dict:
     import jax
 
-    from jaxrl_hybrid.cli.hybrid import hybrid
-    from jaxrl_hybrid.cli.main import train
     from jaxrl_hybrid.report.compare import load_runs, write_comparison
 
     path = Path(args.file)
     data = read_sweep_file(path)
     cls, combos, traced, static_keys = plan_sweep(data, path)
+    run = _commands()[data.get("command", "train")][1]
     out = Path(out_or_default(args.out, f"runs/{data.get('name') or path.stem}"))
     run_options = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunOptions)}
     hparam_specs = tuple(f"{k}={','.join(repr(v) for v in vals)}" for k, vals in traced.items())
@@ -183,7 +189,7 @@ def sweep(args: Sweep) -> dict:
             overwrite=args.overwrite,
         )
         print(f"[{i + 1}/{len(combos)}] {folder}", file=sys.stderr, flush=True)
-        (train if cls.__name__ == "Train" else hybrid)(cmd_args)
+        run(cmd_args)
     if jax.process_index() != 0:
         return {"out": str(out)}
     methods, score_name = load_runs([str(f) for f in folders])

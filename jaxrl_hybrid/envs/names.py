@@ -77,3 +77,12 @@ def check_env_name(name: str, flag: str = "env") -> None:
         f"{flag} {name!r}: unknown env; {hint}names are '<backend>:<id>' with backend in {BACKENDS} "
         f"(known envs: {', '.join(known)})"
     )
+
+
+# Value supports for the classification critic losses, per env (returns at gamma = 0.99).
+DEFAULT_VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "gymnax:Pendulum-v1": (-1700.0, 100.0),
+    "gymnax:CartPole-v1": (-10.0, 110.0),
+    "gymnax:MountainCarContinuous-v0": (-100.0, 200.0),
+    "gymnax:Acrobot-v1": (-110.0, 10.0),
+}

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from jaxrl_hybrid.envs.names import BACKENDS, check_env_name, known_env_names
+from jaxrl_hybrid.envs.shifts import DynamicsShift, get_shift
 
 if TYPE_CHECKING:
     from jaxrl_hybrid.envs.core import Env
 
-__all__ = ["BACKENDS", "check_env_name", "known_env_names", "make_env"]
+__all__ = ["BACKENDS", "SimRealPair", "check_env_name", "known_env_names", "make_env", "make_pair"]
 
 
 def make_env(name: str, *, shift: str | None = None, side: str = "real", **overrides: Any) -> tuple[Env, Any]:
@@ -22,8 +24,6 @@ def make_env(name: str, *, shift: str | None = None, side: str = "real", **overr
     check_env_name(name)
     backend, _, env_id = name.partition(":")
     if shift is not None:
-        from jaxrl_hybrid.envs.shifts import get_shift
-
         s = get_shift(shift)
         if s.env_name != name:
             raise ValueError(f"shift {shift!r} is defined for {s.env_name}, not {name}")
@@ -39,3 +39,20 @@ def make_env(name: str, *, shift: str | None = None, side: str = "real", **overr
 
         env = brax_env.BraxEnv(env_id, overrides)
     return env, env.default_params
+
+
+@dataclasses.dataclass(frozen=True)
+class SimRealPair:
+    """One env object (same spec, same action scaling) and the two params to run it with."""
+
+    shift: DynamicsShift
+    env: Env
+    sim_params: Any
+    real_params: Any
+
+
+def make_pair(name: str) -> SimRealPair:
+    """Build the env of a named shift and its sim and real params."""
+    shift = get_shift(name)
+    env, sim_params = make_env(shift.env_name, **shift.sim)  # one env: building a brax env takes ~20 s
+    return SimRealPair(shift=shift, env=env, sim_params=sim_params, real_params=env.params_with(**shift.real))

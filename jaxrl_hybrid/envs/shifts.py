@@ -2,14 +2,13 @@
 
 The "sim" side is the simulator the agent may use freely; the "real" side stands in for the
 world, whose data is scarce. Later work (H2O, the dynamics-gap estimator) consumes these.
+Pure data: `envs.registry.make_pair(name)` builds the env and its two params.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
-
-from jaxrl_hybrid.envs.core import Env
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,16 +20,6 @@ class DynamicsShift:
     description: str
     sim: dict[str, Any]
     real: dict[str, Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class SimRealPair:
-    """One env object (same spec, same action scaling) and the two params to run it with."""
-
-    shift: DynamicsShift
-    env: Env
-    sim_params: Any
-    real_params: Any
 
 
 SHIFTS: dict[str, DynamicsShift] = {
@@ -101,12 +90,3 @@ def get_shift(name: str) -> DynamicsShift:
     if name not in SHIFTS:
         raise ValueError(f"unknown dynamics shift {name!r}; known shifts: {sorted(SHIFTS)}")
     return SHIFTS[name]
-
-
-def make_pair(name: str) -> SimRealPair:
-    """Build the env of a named shift and its sim and real params."""
-    from jaxrl_hybrid.envs.registry import make_env
-
-    shift = get_shift(name)
-    env, sim_params = make_env(shift.env_name, **shift.sim)  # one env: building a brax env takes ~20 s
-    return SimRealPair(shift=shift, env=env, sim_params=sim_params, real_params=env.params_with(**shift.real))

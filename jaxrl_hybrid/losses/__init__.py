@@ -11,7 +11,7 @@ from jaxrl_hybrid.losses.categorical import (
 )
 from jaxrl_hybrid.losses.critic import CRITIC_LOSS_KINDS, CriticLoss
 from jaxrl_hybrid.losses.regression import huber, squared_error
-from jaxrl_hybrid.losses.td import bootstrap_discount, gae_advantages, td_error, td_target
+from jaxrl_hybrid.losses.td import bootstrap_discount, gae_advantages, td_target
 
 __all__ = [
     "CRITIC_LOSS_KINDS",
@@ -29,7 +29,6 @@ __all__ = [
     "regression",
     "squared_error",
     "td",
-    "td_error",
     "td_target",
     "two_hot_probs",
 ]

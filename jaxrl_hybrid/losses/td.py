@@ -20,11 +20,6 @@ def td_target(r_t: jax.Array, discount_t: jax.Array, v_t: jax.Array) -> jax.Arra
     return jax.lax.stop_gradient(r_t + discount_t * v_t)
 
 
-def td_error(v_tm1: jax.Array, r_t: jax.Array, discount_t: jax.Array, v_t: jax.Array) -> jax.Array:
-    """target - v_tm1 with the target held fixed."""
-    return td_target(r_t, discount_t, v_t) - v_tm1
-
-
 def gae_advantages(
     r_t: jax.Array,
     discount_t: jax.Array,

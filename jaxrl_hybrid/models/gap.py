@@ -30,9 +30,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_hybrid.agents.common.optim import ModelState, apply_gradients, init_model, make_optimizer
 from jaxrl_hybrid.models.dynamics import DynamicsModel, predict
 from jaxrl_hybrid.networks.mlp import MLP
+from jaxrl_hybrid.optim import ModelState, apply_gradients, init_model, make_optimizer
 
 GAP_KINDS = ("discriminator", "model")
 

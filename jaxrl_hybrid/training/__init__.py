@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from jaxrl_hybrid.agents.registry import REGISTRY, agent_class
 from jaxrl_hybrid.training.config import DEFAULT_ENV, TrainConfig
 from jaxrl_hybrid.training.program import TrainProgram
-
-ALGOS = ("sac", "td3", "ppo", "bc", "cql", "calql", "iql", "riql", "td3bc", "rebrac")
 
 
 def make_agent(config: TrainConfig, spec):
     """The agent object of `config.algo` for an env spec (agent config defaults if None)."""
-    from jaxrl_hybrid.agents import AGENTS
-
-    if config.algo not in AGENTS:
-        raise ValueError(f"unknown algo {config.algo!r}; known algos: {sorted(AGENTS)}")
-    cls = AGENTS[config.algo]
+    cls = agent_class(config.algo)
     agent_config = config.agent if config.agent is not None else cls.Config()
     if not isinstance(agent_config, cls.Config):
         raise TypeError(f"algo {config.algo!r} takes a {cls.Config.__name__}, got {type(agent_config).__name__}")
@@ -30,7 +25,6 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
     evaluate in the env its metadata names. A `training.hybrid.HybridConfig` builds the
     hybrid (simulator + real data) program.
     """
-    from jaxrl_hybrid.agents import OFFLINE_AGENTS
     from jaxrl_hybrid.envs import make_env
     from jaxrl_hybrid.training.hybrid import HybridConfig, make_hybrid_program
 
@@ -43,7 +37,10 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
             dataset = load(config.dataset)
         return make_hybrid_program(config, dataset)
 
-    if config.algo in OFFLINE_AGENTS:
+    info = REGISTRY.get(config.algo)
+    if info is None:
+        agent_class(config.algo)  # raises: unknown algo, naming the known ones
+    if info.data == "offline":
         from jaxrl_hybrid.training.offline import dataset_env, make_offline_program
 
         if dataset is None:
@@ -60,9 +57,7 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
         raise ValueError(f"online algorithm {config.algo!r} does not train on a dataset")
     env, env_params = make_env(config.env or DEFAULT_ENV, **dict(config.env_overrides))
     agent = make_agent(config, env.spec)
-    from jaxrl_hybrid.agents import ON_POLICY_AGENTS
-
-    if config.algo in ON_POLICY_AGENTS:
+    if info.loop == "on_policy":
         from jaxrl_hybrid.training.onpolicy import make_onpolicy_program
 
         return make_onpolicy_program(agent, env, env_params, config)
@@ -82,7 +77,6 @@ def default_hparams(config: TrainConfig) -> Any:
 
 
 __all__ = [
-    "ALGOS",
     "TrainConfig",
     "TrainProgram",
     "default_hparams",

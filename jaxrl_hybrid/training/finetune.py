@@ -32,6 +32,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxrl_hybrid.agents.registry import FINETUNE_METHODS, FINETUNE_PRETRAINERS
 from jaxrl_hybrid.data import Dataset
 from jaxrl_hybrid.data import sample as sample_dataset
 from jaxrl_hybrid.training import replay
@@ -46,10 +47,11 @@ from jaxrl_hybrid.training.offpolicy import (
 )
 from jaxrl_hybrid.training.program import TrainProgram
 
-METHODS = ("wsrl", "calql", "cql", "iql", "moorl", "sac")
-KEEPS_DATA = ("calql", "cql", "iql")
+METHODS = FINETUNE_METHODS
 # What each method can start from when FinetuneConfig.pretrain_updates > 0.
-PRETRAINERS = {"wsrl": ("calql", "cql"), "moorl": ("calql", "cql"), **{m: (m,) for m in KEEPS_DATA}}
+PRETRAINERS = FINETUNE_PRETRAINERS
+# Methods that fine-tune their own pretrained agent on mixed offline / online batches.
+KEEPS_DATA = tuple(m for m, agents in PRETRAINERS.items() if agents == (m,))
 # fold_in indices of a seed's key: one independent stream per phase.
 PRETRAIN_KEY, ONLINE_KEY, FRESH_AGENT_KEY, START_EVAL_KEY = 0, 1, 2, 3
 

@@ -113,7 +113,7 @@ def check_real_dataset(dataset: Dataset, shift: str, source: str = "the dataset"
 def make_hybrid_program(config: HybridConfig, dataset: Dataset) -> TrainProgram:
     """`init` (agent, optional dynamics-model fit, random warm-up in the simulator) and chunks of
     simulator steps with updates, evaluated in the real dynamics."""
-    from jaxrl_hybrid.envs.shifts import make_pair
+    from jaxrl_hybrid.envs.registry import make_pair
 
     check_real_dataset(dataset, config.shift, config.dataset or "the dataset")
     pair = make_pair(config.shift)

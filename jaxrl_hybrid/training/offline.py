@@ -12,6 +12,7 @@ from typing import Any
 import jax
 from flax import struct
 
+from jaxrl_hybrid.agents.registry import MODEL_ROLLOUTS
 from jaxrl_hybrid.data import Dataset, ObsNormalizer, normalize_observations, obs_normalizer, sample
 from jaxrl_hybrid.envs.core import Env
 from jaxrl_hybrid.models.rollouts import model_rollout
@@ -29,7 +30,7 @@ class OfflineRunner:
 
 # Offline agents whose batches may mix in model rollouts (Cal-QL needs Monte-Carlo returns and
 # ReBRAC the data's next actions, which model transitions lack; BC would imitate its own policy).
-ROLLOUT_ALGOS = ("cql", "iql", "riql", "td3bc")
+ROLLOUT_ALGOS = MODEL_ROLLOUTS  # offline agents whose batches may mix in model rollouts
 
 
 class NormalizedAgent:

@@ -1,7 +1,8 @@
 """Pieces every agent shares: optimiser steps with traced learning rates, target nets, critics."""
 
 from jaxrl_hybrid.agents.common.critic import critic_regression_step, ensemble_values, utd_critic_updates
-from jaxrl_hybrid.agents.common.optim import (
+from jaxrl_hybrid.agents.common.spec import require_continuous
+from jaxrl_hybrid.optim import (
     ModelState,
     apply_gradients,
     as_float32,
@@ -9,7 +10,6 @@ from jaxrl_hybrid.agents.common.optim import (
     make_optimizer,
     soft_update,
 )
-from jaxrl_hybrid.agents.common.spec import require_continuous
 
 __all__ = [
     "ModelState",

@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxrl_hybrid.agents.common.optim import ModelState, apply_gradients, soft_update
 from jaxrl_hybrid.losses.critic import CriticLoss
+from jaxrl_hybrid.optim import ModelState, apply_gradients, soft_update
 from jaxrl_hybrid.types import Batch
 
 

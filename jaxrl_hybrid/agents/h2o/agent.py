@@ -17,7 +17,6 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_hybrid.agents.common.optim import ModelState
 from jaxrl_hybrid.agents.h2o.config import H2OConfig, H2OHParams, default_hparams
 from jaxrl_hybrid.agents.sac import update as sac_update
 from jaxrl_hybrid.agents.sac.agent import SAC
@@ -29,6 +28,7 @@ from jaxrl_hybrid.models.gap import (
     importance_weight,
     model_log_ratio,
 )
+from jaxrl_hybrid.optim import ModelState
 from jaxrl_hybrid.types import Batch
 
 

@@ -7,10 +7,10 @@ import dataclasses
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_hybrid.agents.common.optim import as_float32
 from jaxrl_hybrid.agents.sac.config import SACConfig, SACHParams
 from jaxrl_hybrid.models.dynamics import DynamicsConfig
 from jaxrl_hybrid.models.gap import GAP_KINDS, DiscriminatorConfig
+from jaxrl_hybrid.optim import as_float32
 
 
 @dataclasses.dataclass(frozen=True)

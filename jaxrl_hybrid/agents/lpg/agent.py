@@ -14,12 +14,12 @@ from flax import struct
 
 from jaxrl_hybrid.agents.common import apply_gradients, init_model, make_optimizer
 from jaxrl_hybrid.agents.common.categorical import categorical_act, categorical_log_prob, categorical_sample
-from jaxrl_hybrid.agents.common.optim import ModelState
 from jaxrl_hybrid.agents.lpg.config import LPGConfig, LPGHParams, default_hparams
 from jaxrl_hybrid.agents.lpg.rule import rule_targets
 from jaxrl_hybrid.agents.ppo.state import Rollout
 from jaxrl_hybrid.losses.categorical import categorical_cross_entropy
 from jaxrl_hybrid.networks import CategoricalPolicy
+from jaxrl_hybrid.optim import ModelState
 from jaxrl_hybrid.types import EnvSpec
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_hybrid.agents.common.optim import as_float32
 from jaxrl_hybrid.agents.lpg.rule import LPGRule
+from jaxrl_hybrid.optim import as_float32
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 from flax import struct
 
-from jaxrl_hybrid.agents.common.optim import ModelState
+from jaxrl_hybrid.optim import ModelState
 
 
 @struct.dataclass

@@ -1,4 +1,4 @@
-"""SAC as an agent namespace: `make(config, spec)` -> object with init / update / act."""
+"""SAC: `SAC(config, spec)` -> an agent with pure init / update / act (agents.registry.Agent)."""
 
 from __future__ import annotations
 

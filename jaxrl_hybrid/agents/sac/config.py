@@ -7,9 +7,9 @@ import dataclasses
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_hybrid.agents.common.optim import as_float32
 from jaxrl_hybrid.losses.critic import CriticLoss
 from jaxrl_hybrid.networks.mlp import activation_fn
+from jaxrl_hybrid.optim import as_float32
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,8 +7,8 @@ import dataclasses
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_hybrid.agents.common.optim import as_float32
 from jaxrl_hybrid.losses.critic import CriticLoss
+from jaxrl_hybrid.optim import as_float32
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,99 @@
+"""The one list of agents: every other list (the CLI's choices, the loops' dispatch, the
+fine-tuning methods) is derived from it. Pure data: importing it imports no JAX, so the CLI
+checks `--algo` and prints `--help` at once.
+
+An agent class satisfies `Agent`: it is built from (static config, env spec), names its
+static `Config` and traced `HParams` dataclasses, and exposes pure, jittable init / update / act.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any, Literal, Protocol
+
+
+class Agent(Protocol):
+    """The agent contract (../shared/DESIGN.md): arrays in, arrays out, never envs or files."""
+
+    Config: type  # static: network widths, loss kind, batch size... (select the compiled program)
+    HParams: type  # traced: learning rates, discount, penalties... (vmapped like seeds)
+
+    def __init__(self, config: Any, spec: Any) -> None: ...
+
+    def init(self, key) -> Any:
+        """The agent's named state (parameters, optimiser states, target networks)."""
+
+    def update(self, state, batch, key, hparams) -> tuple[Any, dict]:
+        """One fused update on a Batch: (new state, metrics)."""
+
+    def act(self, state, obs, key, deterministic: bool):
+        """Actions for a batch of observations."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentInfo:
+    """Where an agent lives and which loop trains it.
+
+    `data`: "online" agents learn in an env, "offline" ones from a dataset. `loop`: the
+    training loop (training.offpolicy, training.onpolicy or training.offline). `train`: offered
+    by `jaxrl-hybrid train` (LPG learns nothing without a meta-learned rule). `model_rollouts`:
+    offline agents whose batches may mix in learned-model rollouts (MOPO; Cal-QL's Monte-Carlo
+    bound needs whole real episodes, BC and ReBRAC are left as their papers run them).
+    """
+
+    name: str
+    target: str  # "module:Class"
+    data: Literal["online", "offline"]
+    loop: Literal["off_policy", "on_policy", "offline"]
+    train: bool = True
+    model_rollouts: bool = False
+
+    def load(self) -> type:
+        module, _, cls = self.target.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+_A = "jaxrl_hybrid.agents."
+REGISTRY: dict[str, AgentInfo] = {
+    info.name: info
+    for info in [
+        AgentInfo("sac", _A + "sac:SAC", "online", "off_policy"),
+        AgentInfo("td3", _A + "td3:TD3", "online", "off_policy"),
+        AgentInfo("ppo", _A + "ppo:PPO", "online", "on_policy"),
+        AgentInfo("lpg", _A + "lpg:LPG", "online", "on_policy", train=False),
+        AgentInfo("bc", _A + "bc:BC", "offline", "offline"),
+        AgentInfo("cql", _A + "cql:CQL", "offline", "offline", model_rollouts=True),
+        AgentInfo("calql", _A + "cql:CalQL", "offline", "offline"),
+        AgentInfo("iql", _A + "iql:IQL", "offline", "offline", model_rollouts=True),
+        AgentInfo("riql", _A + "iql:RIQL", "offline", "offline", model_rollouts=True),
+        AgentInfo("td3bc", _A + "td3bc:TD3BC", "offline", "offline", model_rollouts=True),
+        AgentInfo("rebrac", _A + "td3bc:ReBRAC", "offline", "offline"),
+    ]
+}
+
+ONLINE = tuple(n for n, a in REGISTRY.items() if a.data == "online")
+OFFLINE = tuple(n for n, a in REGISTRY.items() if a.data == "offline")
+ON_POLICY = tuple(n for n, a in REGISTRY.items() if a.loop == "on_policy")
+TRAINABLE = tuple(n for n, a in REGISTRY.items() if a.train)  # `jaxrl-hybrid train --algo`
+MODEL_ROLLOUTS = tuple(n for n, a in REGISTRY.items() if a.model_rollouts)
+
+# Offline-to-online methods (training.finetune) and the offline agents each may pretrain:
+# wsrl and moorl start from Cal-QL or CQL, calql / cql / iql fine-tune themselves keeping the
+# data, sac starts from scratch.
+FINETUNE_PRETRAINERS: dict[str, tuple[str, ...]] = {
+    "wsrl": ("calql", "cql"),
+    "calql": ("calql",),
+    "cql": ("cql",),
+    "iql": ("iql",),
+    "moorl": ("calql", "cql"),
+    "sac": (),
+}
+FINETUNE_METHODS = tuple(FINETUNE_PRETRAINERS)
+
+
+def agent_class(name: str) -> type:
+    """The agent class registered as `name`; an unknown name lists the known ones."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown algo {name!r}; known algos: {sorted(REGISTRY)}")
+    return REGISTRY[name].load()

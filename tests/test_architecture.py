@@ -1,0 +1,97 @@
+"""The package's shape (issue 21): layers and no cycles (.importlinter), orchestration in the
+library rather than the CLI, and one agent registry every list is derived from."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli_imports(folder: Path) -> dict[str, set[str]]:
+    """file -> the jaxrl_hybrid.cli modules it imports."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(folder.rglob("*.py")):
+        if ".venv" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name.startswith("jaxrl_hybrid.cli.") and name.count(".") == 2:
+                    found.setdefault(str(path.relative_to(ROOT)), set()).add(name)
+    return found
+
+
+def test_import_contracts_hold():
+    """lint-imports (also run by `make lint` and CI): layers, the engine, argv, no cycles."""
+    exe = Path(sys.executable).with_name("lint-imports")
+    out = subprocess.run([str(exe), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "0 broken" in out.stdout
+
+
+def test_experiments_and_benchmarks_use_the_library_not_the_cli():
+    """Only the CLI's entry point (`cli.main`) may be called from outside the package: every
+    library function (run_experiment, run_finetune, seed_keys...) lives below `cli`."""
+    for folder in ("experiments", "benchmarks"):
+        for path, modules in _cli_imports(ROOT / folder).items():
+            assert modules <= {"jaxrl_hybrid.cli.main"}, f"{path} imports {sorted(modules)}"
+
+
+def test_tests_import_only_command_modules_from_the_cli():
+    allowed = {f"jaxrl_hybrid.cli.{m}" for m in ("main", "train", "hybrid", "sweep", "finetune", "options")}
+    for path, modules in _cli_imports(ROOT / "tests").items():
+        assert modules <= allowed, f"{path} imports {sorted(modules - allowed)}"
+
+
+def test_the_registry_imports_no_jax():
+    code = "import sys, jaxrl_hybrid.agents.registry as r; r.TRAINABLE; print('jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_every_list_of_agents_comes_from_the_registry():
+    from jaxrl_hybrid import agents
+    from jaxrl_hybrid.agents import registry
+    from jaxrl_hybrid.cli.finetune import Finetune
+    from jaxrl_hybrid.cli.train import Train
+    from jaxrl_hybrid.training import finetune, offline
+
+    def choices(cls, name):
+        return typing.get_args(typing.get_type_hints(cls)[name])
+
+    assert choices(Train, "algo") == registry.TRAINABLE
+    assert "lpg" in registry.REGISTRY and "lpg" not in registry.TRAINABLE  # LPG needs a meta-learned rule
+    assert choices(Finetune, "algo") == registry.FINETUNE_METHODS == finetune.METHODS
+    assert offline.ROLLOUT_ALGOS == registry.MODEL_ROLLOUTS
+    assert set(agents.AGENTS) == set(registry.REGISTRY)
+    assert set(agents.OFFLINE_AGENTS) == set(registry.OFFLINE)
+    assert agents.ON_POLICY_AGENTS == ("ppo", "lpg")
+
+
+@pytest.mark.parametrize("name", sorted(__import__("jaxrl_hybrid.agents.registry").agents.registry.REGISTRY))
+def test_every_agent_meets_the_contract(name):
+    from jaxrl_hybrid.agents.registry import agent_class
+
+    cls = agent_class(name)
+    assert dataclasses.is_dataclass(cls.Config) and dataclasses.is_dataclass(cls.HParams), name
+    for method in ("init", "update", "act"):
+        assert callable(getattr(cls, method, None)), f"{name}.{method}"
+
+
+def test_an_unknown_algo_names_the_known_ones():
+    from jaxrl_hybrid.agents.registry import agent_class
+
+    with pytest.raises(ValueError, match="unknown algo 'sak'; known algos: .*'sac'"):
+        agent_class("sak")
