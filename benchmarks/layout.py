@@ -42,7 +42,7 @@ def child(seeds: int, block: str, chunk_steps: int, chunks: int) -> dict:
     from jaxrl_hybrid.training import TrainConfig, make_program
     from jaxrl_hybrid.training.program import seed_keys
 
-    config = TrainConfig(  # what `jaxrl-hybrid train --algo sac` builds: SACConfig's defaults
+    config = TrainConfig(  # the program `jaxrl-hybrid train --algo sac` compiles: SACConfig's defaults
         algo="sac",
         env="gymnax:Pendulum-v1",
         learning_starts=chunk_steps,

@@ -47,18 +47,18 @@ def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp
     assert (first / "checkpoints" / "online_400" / "checkpoint.json").is_file()
 
     # Interrupted in the online phase (after its first checkpoint) and resumed: the same run.
-    import jaxrl_hybrid.experiment.record as sinks
+    from jaxrl_hybrid.experiment.record import Recorder
 
-    real = sinks.chunk_scalars
+    real = Recorder.log_chunk
 
-    def crash_at_400(metrics, returns):
+    def crash_at_400(self, step, returns, metrics=None, **kw):  # after the line is written, as Ctrl-C would
+        real(self, step, returns, metrics, **kw)
         if len(returns) == 2 and metrics and crash_at_400.armed and crash_at_400.calls == 3:
             raise KeyboardInterrupt("killed")
         crash_at_400.calls += 1
-        return real(metrics, returns)
 
     crash_at_400.calls, crash_at_400.armed = 0, True
-    monkeypatch.setattr(sinks, "chunk_scalars", crash_at_400)
+    monkeypatch.setattr(Recorder, "log_chunk", crash_at_400)
     interrupted = tmp_path / "interrupted"
     resumable = [*argv, "--pretrain-updates", "100", "--pretrain-eval-every", "100", "--checkpoint-every", "1"]
     capsys.readouterr()

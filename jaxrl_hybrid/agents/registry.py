@@ -92,8 +92,13 @@ FINETUNE_PRETRAINERS: dict[str, tuple[str, ...]] = {
 FINETUNE_METHODS = tuple(FINETUNE_PRETRAINERS)
 
 
-def agent_class(name: str) -> type:
-    """The agent class registered as `name`; an unknown name lists the known ones."""
+def agent_info(name: str) -> AgentInfo:
+    """The registry entry of `name`; an unknown name lists the known ones."""
     if name not in REGISTRY:
         raise ValueError(f"unknown algo {name!r}; known algos: {sorted(REGISTRY)}")
-    return REGISTRY[name].load()
+    return REGISTRY[name]
+
+
+def agent_class(name: str) -> type:
+    """The agent class registered as `name` (imported on first use)."""
+    return agent_info(name).load()

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 
 from jaxrl_hybrid.data.stats import normalized_score
-from jaxrl_hybrid.engine import run_phase
+from jaxrl_hybrid.engine import ResumeStore, run_phase
 from jaxrl_hybrid.engine.core import layout_differences
 from jaxrl_hybrid.logging import Progress, RunDir
 from jaxrl_hybrid.logging.run_dir import json_default, staging_path
@@ -208,6 +208,8 @@ class Recorder:
                 line[name] = np.asarray(value, dtype=np.float64).tolist()
         if self.run_dir is not None:
             self.run_dir.append_jsonl("metrics.jsonl", line)
+        if not self.sinks:
+            return
         scalars = chunk_scalars(metrics, np.asarray(eval_per_run))
         for sink in self.sinks:
             sink.log(step, {f"{tag}/{k}": v for k, v in scalars.items()} if tag else scalars)
@@ -217,8 +219,6 @@ class Recorder:
         checkpoints under `<out>.partial/resume/<phase>`, a progress line per chunk and
         `on_chunk(chunk, metrics)` for each finished chunk."""
         suffix = f"-p{jax.process_index()}" if jax.process_count() > 1 else ""
-        from jaxrl_hybrid.engine import ResumeStore
-
         return run_phase(
             phase,
             init,

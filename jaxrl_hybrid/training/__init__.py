@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jaxrl_hybrid.agents.registry import REGISTRY, agent_class
+from jaxrl_hybrid.agents.registry import agent_class, agent_info
 from jaxrl_hybrid.training.config import DEFAULT_ENV, TrainConfig
 from jaxrl_hybrid.training.program import TrainProgram
 
@@ -37,9 +37,7 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
             dataset = load(config.dataset)
         return make_hybrid_program(config, dataset)
 
-    info = REGISTRY.get(config.algo)
-    if info is None:
-        agent_class(config.algo)  # raises: unknown algo, naming the known ones
+    info = agent_info(config.algo)
     if info.data == "offline":
         from jaxrl_hybrid.training.offline import dataset_env, make_offline_program
 
