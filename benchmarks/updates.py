@@ -112,7 +112,7 @@ def scanned_updates(agent, draw, num_updates: int):
     def run(state, key):
         def body(state, k):
             state, metrics = step(state, k)
-            return state, metrics["critic_loss"]
+            return state, metrics["td_loss"]
 
         state, losses = jax.lax.scan(body, state, jax.random.split(key, num_updates))
         return state, losses[-1]

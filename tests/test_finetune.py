@@ -73,13 +73,13 @@ def test_wsrl_warmup_makes_no_update_keeps_the_pretrained_score_and_checkpoints_
     pre = program.pretrain
     runner = jax.jit(jax.vmap(pre.init))(jax.vmap(lambda k: program.phase_key(k, PRETRAIN_KEY))(keys), hparams)
     runner, _ = jax.jit(jax.vmap(pre.run_chunk))(runner, hparams)
-    pretrained = runner.agent
+    pretrained = runner.agent_state
 
     begin = jax.jit(jax.vmap(program.begin_online))
     run_chunk = jax.jit(jax.vmap(program.online.run_chunk))
     online, start_eval = begin(pretrained, keys, hparams)
     # The warm-up collected WARMUP steps with the frozen policy and changed no parameter.
-    _equal(online.agent, pretrained)
+    _equal(online.agent_state, pretrained)
     assert np.all(np.asarray(online.buffer.size) == WARMUP)
     online, metrics = run_chunk(online, hparams)
 

@@ -11,6 +11,7 @@ from helpers import heavy_pole_real_data
 
 from jaxrl_hybrid.agents import SACConfig
 from jaxrl_hybrid.agents.h2o import H2O, H2OConfig
+from jaxrl_hybrid.agents.h2o.losses import gap_penalty
 from jaxrl_hybrid.envs import make_pair
 from jaxrl_hybrid.models.dynamics import DynamicsConfig
 from jaxrl_hybrid.models.gap import DiscriminatorConfig
@@ -75,7 +76,7 @@ def _check_weights_and_penalty(gap):
         state = agent.init(jax.random.PRNGKey(0), dynamics=dynamics)
         log_ratio = agent.log_ratio_fn(state)
         copies = jax.vmap(lambda e: log_ratio(sim.obs, sim.action, sim.next_obs + e))(noise)
-        penalty, _ = agent.penalty(state, batch, key, hparams)(state.critic.params)
+        penalty, _ = gap_penalty(agent, state, batch, key, hparams)(state.critic.params)
         q = agent.nets.critic.apply(state.critic.params, batch.obs, batch.action)[..., 0]
         return (
             log_ratio(sim.obs, sim.action, sim.next_obs),
@@ -110,17 +111,17 @@ def test_h2o_runs_end_to_end_and_is_deterministic():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     metrics = jax.device_get(first["metrics"])
     assert metrics["eval_returns"].shape == (2, 2, 1)
-    assert np.all(np.isfinite(metrics["critic_loss"])) and np.all(np.isfinite(metrics["eval_returns"]))
+    assert np.all(np.isfinite(metrics["td_loss"])) and np.all(np.isfinite(metrics["eval_returns"]))
     assert np.all((metrics["h2o_weight"] > 0) & (metrics["h2o_weight"] <= 1))
     assert np.all(metrics["h2o_gap_u"] > 0)
     runner = first["runner"]
     # The simulator filled the buffer: warm-up plus 200 steps, on the sim side of the pair.
     assert np.all(np.asarray(runner.buffer.size) == 300)
-    assert runner.agent.dynamics is None and np.all(np.isfinite(metrics["d_sas_loss"]))
+    assert runner.agent_state.dynamics is None and np.all(np.isfinite(metrics["d_sas_loss"]))
     # The two seeds differ.
     assert not np.array_equal(
-        np.asarray(runner.agent.actor.params["params"]["Dense_0"]["kernel"])[0],
-        np.asarray(runner.agent.actor.params["params"]["Dense_0"]["kernel"])[1],
+        np.asarray(runner.agent_state.actor.params["params"]["Dense_0"]["kernel"])[0],
+        np.asarray(runner.agent_state.actor.params["params"]["Dense_0"]["kernel"])[1],
     )
 
 
@@ -133,7 +134,7 @@ def test_other_methods_trace(method, gap, agent):
     out = jax.eval_shape(make_hybrid_program(config, heavy_pole_real_data()).train, jax.random.PRNGKey(0))
     assert out["metrics"]["eval_returns"].shape == (2, 1)
     if gap == "model":
-        assert out["runner"].agent.disc is None and out["runner"].agent.dynamics is not None
+        assert out["runner"].agent_state.disc is None and out["runner"].agent_state.dynamics is not None
 
 
 def test_hybrid_refuses_data_from_the_wrong_side():

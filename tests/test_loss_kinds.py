@@ -30,6 +30,6 @@ def test_agent_trains_with_loss_kind(name, config):
     for key, value in metrics.items():
         if key != "train_episode_return":
             assert np.all(np.isfinite(value)), (name, key)
-    loss_key = "value_loss" if config.algo == "ppo" else "critic_loss"
+    loss_key = "value_loss" if config.algo == "ppo" else "td_loss"
     # The critic fits its targets better after training than at the first chunk's start.
     assert metrics[loss_key][:, -1].mean() < metrics[loss_key][:, 0].mean() * 1.5, metrics[loss_key]

@@ -61,7 +61,7 @@ def restore_agent_states(directory: str | os.PathLike, program, num_runs: int) -
     """Restore the stacked agent states saved for `num_runs` runs of `program` (its structure is the target)."""
     keys = jax.random.split(jax.random.PRNGKey(0), num_runs)
     hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_runs, *jnp.shape(x))), program.default_hparams)
-    return restore_like(directory, jax.eval_shape(lambda k, h: jax.vmap(program.init)(k, h).agent, keys, hparams))
+    return restore_like(directory, jax.eval_shape(lambda k, h: jax.vmap(program.init)(k, h).agent_state, keys, hparams))
 
 
 def restore_like(directory: str | os.PathLike, target: Any) -> Any:

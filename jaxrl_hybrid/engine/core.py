@@ -232,7 +232,7 @@ def with_health(run_chunk):
 
     def chunk(runner, hparams):
         runner, metrics = run_chunk(runner, hparams)
-        leaves = [x for x in jax.tree.leaves(runner.agent) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)]
+        leaves = [x for x in jax.tree.leaves(runner.agent_state) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)]
         finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
         return runner, {**metrics, HEALTH: finite.astype(jnp.float32)}
 
@@ -472,7 +472,7 @@ def run_phase(
         ]
 
     runner_target = jax.eval_shape(blocked(init, block), *_slice_runs((inputs, hparams), 0, group_size, num_runs))
-    agent_target = runner_target.agent
+    agent_target = runner_target.agent_state
 
     # Everything this process has finished: final agents and per-chunk metrics of each group.
     done_agents: list[Any] = []
@@ -545,7 +545,7 @@ def run_phase(
                 emit(c)
             if checkpointing and (c + 1) % execution.checkpoint_every == 0 and c + 1 < num_chunks:
                 save(g, c + 1)
-        done_agents.append(programs.stack(runner).agent)
+        done_agents.append(programs.stack(runner).agent_state)
         if checkpointing:  # the group's end: a later resume starts at the next group (or returns)
             save(g, num_chunks)
         runner = None

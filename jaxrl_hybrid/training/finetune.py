@@ -261,7 +261,7 @@ class FinetuneProgram:
         runner, metrics = jax.lax.scan(
             lambda r, _: self.pretrain.run_chunk(r, hparams), runner, None, length=self.pretrain.num_chunks
         )
-        return runner.agent, metrics
+        return runner.agent_state, metrics
 
     def online_from(self, agent_state: Any, key: jax.Array, hparams: Any) -> dict[str, Any]:
         runner, start_eval = self.begin_online(agent_state, key, hparams)

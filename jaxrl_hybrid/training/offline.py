@@ -22,7 +22,7 @@ from jaxrl_hybrid.training.program import TrainProgram, make_run_chunk
 
 @struct.dataclass
 class OfflineRunner:
-    agent: Any
+    agent_state: Any  # the agent's named state (parameters, optimiser states, targets)
     key: jax.Array
     model: Any = None  # DynamicsModel, with model rollouts
     model_buffer: Any = None  # ReplayBuffer of model transitions, with model rollouts
@@ -85,7 +85,7 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
 
     def init(key, hparams) -> OfflineRunner:
         key, key_agent = jax.random.split(key)
-        runner = OfflineRunner(agent=agent.init(key_agent), key=key)
+        runner = OfflineRunner(agent_state=agent.init(key_agent), key=key)
         if rollouts is None:
             return runner
         from jaxrl_hybrid.models.dynamics import fit
@@ -109,14 +109,14 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
                 runner.model,
                 key_rollout,
                 start,
-                lambda obs, k: agent.act(runner.agent, obs, k, False, hparams),
+                lambda obs, k: agent.act(runner.agent_state, obs, k, False, hparams),
                 rollouts.horizon,
                 rollouts.penalty,
             )
             runner = runner.replace(model_buffer=replay.add_batch(runner.model_buffer, model_data))
             batch = replay.sample_mixed(dataset, runner.model_buffer, key_sample, shape, rollouts.real_fraction)
-        state, metrics = agent.update(runner.agent, batch, key_update, hparams)
-        return runner.replace(agent=state, key=key), (metrics, None)
+        state, metrics = agent.update(runner.agent_state, batch, key_update, hparams)
+        return runner.replace(agent_state=state, key=key), (metrics, None)
 
     run_chunk = make_run_chunk(iteration, updates_per_chunk, actor, env, env_params, config.num_eval_episodes)
     return TrainProgram(

@@ -24,7 +24,7 @@ from jaxrl_hybrid.types import Transition
 
 @struct.dataclass
 class OffPolicyRunner:
-    agent: Any
+    agent_state: Any  # the agent's named state (parameters, optimiser states, targets)
     buffer: replay.ReplayBuffer
     env_state: Any
     obs: jax.Array
@@ -155,7 +155,7 @@ def make_online_phase(
             mc_return=None if mc_gamma is None else jnp.zeros(()),
         )
         runner = OffPolicyRunner(
-            agent=agent_state,
+            agent_state=agent_state,
             buffer=replay.init_buffer(buffer_size, example),
             env_state=env_state,
             obs=obs,
@@ -168,7 +168,7 @@ def make_online_phase(
             if warmup_policy == "random":
                 action = random_action(key_action)
             else:
-                action = agent.act(runner.agent, runner.obs, key_action, False, hparams)
+                action = agent.act(runner.agent_state, runner.obs, key_action, False, hparams)
             return env_step(runner, action, key_env)[0], None
 
         runner, _ = jax.lax.scan(warmup, runner, jax.random.split(key_warmup, warmup_iters))
@@ -176,14 +176,14 @@ def make_online_phase(
 
     def iteration(runner: OffPolicyRunner, hparams):
         key, key_act, key_env, key_sample, key_update = jax.random.split(runner.key, 5)
-        action = agent.act(runner.agent, runner.obs, key_act, False, hparams)
+        action = agent.act(runner.agent_state, runner.obs, key_act, False, hparams)
         runner, info = env_step(runner.replace(key=key), action, key_env)
-        agent_state, update_metrics = learn(runner.agent, runner.buffer, (key_sample, key_update), hparams)
+        agent_state, update_metrics = learn(runner.agent_state, runner.buffer, (key_sample, key_update), hparams)
         episode = (
             info["episode_done"].sum(),
             jnp.where(info["episode_done"], info["episode_return"], 0.0).sum(),
         )
-        return runner.replace(agent=agent_state), (update_metrics, episode)
+        return runner.replace(agent_state=agent_state), (update_metrics, episode)
 
     eval_params = env_params if eval_params is None else eval_params
     run_chunk = make_run_chunk(iteration, iters_per_chunk, agent, env, eval_params, num_eval_episodes)

@@ -16,7 +16,7 @@ from jaxrl_hybrid.training.program import TrainProgram, make_run_chunk
 
 @struct.dataclass
 class OnPolicyRunner:
-    agent: Any
+    agent_state: Any  # the agent's named state (parameters, optimiser states, targets)
     env_state: Any
     obs: jax.Array
     key: jax.Array
@@ -57,13 +57,13 @@ def make_onpolicy_program(agent, env: Env, env_params: Any, config) -> TrainProg
         key, key_roll, key_update = jax.random.split(runner.key, 3)
         (_, env_state, obs), (rollout, (done, ret)) = jax.lax.scan(
             env_step,
-            (runner.agent, runner.env_state, runner.obs),
+            (runner.agent_state, runner.env_state, runner.obs),
             jax.random.split(key_roll, num_steps),
         )
         if agent.config.anneal_lr:
             frac = 1.0 - runner.iteration.astype(jnp.float32) / total_iters
             hparams = hparams.replace(lr=hparams.lr * frac)
-        agent_state, metrics = agent.update(runner.agent, rollout, key_update, hparams, total_iters)
+        agent_state, metrics = agent.update(runner.agent_state, rollout, key_update, hparams, total_iters)
         runner = OnPolicyRunner(agent_state, env_state, obs, key, runner.iteration + 1)
         return runner, (metrics, (done.sum(), jnp.where(done, ret, 0.0).sum()))
 

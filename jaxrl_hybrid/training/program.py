@@ -67,7 +67,7 @@ def make_run_chunk(
 ) -> Callable[[Any, Any], tuple[Any, dict[str, jax.Array]]]:
     """The chunk every loop runs: `iters_per_chunk` iterations as a scan, then evaluation.
 
-    `iteration(runner, hparams)` returns the runner (with `.agent` and `.key`) and
+    `iteration(runner, hparams)` returns the runner (with `.agent_state` and `.key`) and
     (update metrics, (episodes finished, sum of their returns)) (None for the episodes when
     the loop collects none). The chunk's metrics are the mean update metrics, the mean return
     of the training episodes that finished in it (NaN if none) and `eval_returns` of
@@ -83,7 +83,7 @@ def make_run_chunk(
             key_eval,
             env,
             env_params,
-            lambda obs, k: agent.act(runner.agent, obs, k, True, hparams),
+            lambda obs, k: agent.act(runner.agent_state, obs, k, True, hparams),
             num_eval_episodes,
         )
         metrics = {k: v.mean() for k, v in update_metrics.items()}

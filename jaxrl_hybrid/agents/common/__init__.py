@@ -1,6 +1,6 @@
 """Pieces every agent shares: optimiser steps with traced learning rates, target nets, critics."""
 
-from jaxrl_hybrid.agents.common.critic import critic_regression_step, ensemble_values, utd_critic_updates
+from jaxrl_hybrid.agents.common.critic import Losses, q_values, td_loss, utd_critic_updates
 from jaxrl_hybrid.agents.common.spec import require_continuous
 from jaxrl_hybrid.optim import (
     ModelState,
@@ -12,14 +12,15 @@ from jaxrl_hybrid.optim import (
 )
 
 __all__ = [
+    "Losses",
     "ModelState",
     "apply_gradients",
     "as_float32",
-    "critic_regression_step",
-    "ensemble_values",
     "init_model",
     "make_optimizer",
+    "q_values",
     "require_continuous",
     "soft_update",
+    "td_loss",
     "utd_critic_updates",
 ]

@@ -1,8 +1,8 @@
-"""CQL and Cal-QL: SAC's networks and state with the conservative critic penalty."""
+"""CQL and Cal-QL: SAC's networks, state and update with the conservative critic penalty (`losses.py`)."""
 
 from __future__ import annotations
 
-from jaxrl_hybrid.agents.cql import update as cql_update
+from jaxrl_hybrid.agents.cql import losses as cql_losses
 from jaxrl_hybrid.agents.cql.config import CalQLConfig, CQLConfig, CQLHParams, default_hparams
 from jaxrl_hybrid.agents.sac.agent import SAC
 
@@ -13,12 +13,10 @@ class CQL(SAC):
     name = "cql"
     Config = CQLConfig
     HParams = CQLHParams
+    losses = cql_losses.LOSSES  # SAC's update with this objective
 
     def default_hparams(self, **overrides) -> CQLHParams:
         return default_hparams(**overrides)
-
-    def update(self, state, batch, key, hparams: CQLHParams):
-        return cql_update.update(self.nets, self.config, state, batch, key, hparams)
 
 
 class CalQL(CQL):

@@ -1,14 +1,8 @@
 """H2O: SAC on half real data, half simulator rollouts, with a dynamics-aware critic.
 
-The critic loss of each ensemble member (Niu et al., 2022, eq. 7 and 10):
-
-    L_Q = mean_real (Q - y)^2 + mean_sim w (Q - y)^2
-          + beta * (logsumexp_sim(Q + log softmax-weight(u)) - mean_real Q)
-
-w = P_real(s'|s,a) / P_sim(s'|s,a), clipped, importance-weights the sim Bellman error; the
-penalty pushes Q down where the dynamics gap u(s, a) is large (omega = u / sum u) and up on
-real data. The TD target has no entropy term. The actor and temperature are SAC's, over
-both halves. Both the weight and u come from `models.gap` (discriminators or the model).
+The objective is in `losses.py`; this file holds the gap estimators it reads: the importance
+weight w = P_real / P_sim of sim transitions and the dynamics gap u(s, a), both from
+`models.gap` (discriminators trained alongside, or the fitted real-dynamics model).
 """
 
 from __future__ import annotations
@@ -17,6 +11,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jaxrl_hybrid.agents.h2o import losses as h2o_losses
 from jaxrl_hybrid.agents.h2o.config import H2OConfig, H2OHParams, default_hparams
 from jaxrl_hybrid.agents.sac import update as sac_update
 from jaxrl_hybrid.agents.sac.agent import SAC
@@ -53,6 +48,7 @@ class H2O(SAC):
     name = "h2o"
     Config = H2OConfig
     HParams = H2OHParams
+    losses = h2o_losses.LOSSES
 
     def __init__(self, config: H2OConfig, spec):
         super().__init__(config, spec)
@@ -100,21 +96,6 @@ class H2O(SAC):
         w = self.sim_weights(state, split_rows(minibatch, n_real)[1])
         return jnp.concatenate([jnp.full((n_real,), cfg.batch_size / n_real), w * (cfg.batch_size / n_sim)])
 
-    def penalty(self, state: H2OState, minibatch: Batch, key, hparams: H2OHParams):
-        """`regulariser(params)`: per-member beta * (logsumexp_sim(Q + log omega) - mean_real Q)."""
-        n_real = self.config.num_real
-        _, sim = split_rows(minibatch, n_real)
-        u = self.gap(state, key, sim.obs, sim.action, sim.next_obs)
-        log_omega = jnp.log(u) - jnp.log(u.sum())
-        loss = self.config.critic_loss
-
-        def regulariser(params):
-            q = loss.values(self.nets.critic.apply(params, minibatch.obs, minibatch.action))  # (members, batch)
-            diff = jax.nn.logsumexp(q[:, n_real:] + log_omega, axis=1) - q[:, :n_real].mean(axis=1)
-            return hparams.h2o_beta * diff, {"h2o_gap_u": u.mean(), "h2o_q_diff": diff.mean()}
-
-        return regulariser
-
     def update(self, state: H2OState, batch: Batch, key, hparams: H2OHParams):
         key_disc, key_sac = jax.random.split(key)
         metrics = {}
@@ -122,15 +103,6 @@ class H2O(SAC):
             real, sim = split_rows(jax.tree.map(lambda x: x[-1], batch), self.config.num_real)
             disc, metrics = self.discriminators.update(state.disc, real, sim, key_disc, hparams.disc_lr)
             state = state.replace(disc=disc)
-        state, sac_metrics = sac_update.update(
-            self.nets,
-            self.config,
-            state,
-            batch,
-            key_sac,
-            hparams,
-            regulariser_fn=lambda st, mb, k: self.penalty(st, mb, k, hparams),
-            weight_fn=self.weights,
-        )
+        state, sac_metrics = sac_update.update(self, state, batch, key_sac, hparams)
         sim = split_rows(jax.tree.map(lambda x: x[-1], batch), self.config.num_real)[1]
         return state, {**metrics, **sac_metrics, "h2o_weight": self.sim_weights(state, sim).mean()}

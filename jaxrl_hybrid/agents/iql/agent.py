@@ -26,16 +26,18 @@ class IQLState:
 
 @dataclasses.dataclass(frozen=True)
 class IQLNetworks:
+    """The networks' modules (their parameters live in the state)."""
+
     actor: TanhMeanGaussianPolicy
     critic: QEnsemble
     value: ValueNetwork
-    actor_tx: optax.GradientTransformation
-    critic_tx: optax.GradientTransformation
-    value_tx: optax.GradientTransformation
 
 
 class IQL:
-    """Implicit Q-learning: never queries Q on actions outside the data."""
+    """Implicit Q-learning: never queries Q on actions outside the data.
+
+    `nets` are the network modules, `tx` the optimiser, the objective is in `losses.py`.
+    """
 
     name = "iql"
     Config = IQLConfig
@@ -50,10 +52,8 @@ class IQL:
                 config.hidden_dims, config.num_critics, config.critic_loss.output_dim, config.critic_layer_norm
             ),
             value=ValueNetwork(config.hidden_dims, 1, config.critic_layer_norm),
-            actor_tx=make_optimizer(),
-            critic_tx=make_optimizer(),
-            value_tx=make_optimizer(),
         )
+        self.tx: optax.GradientTransformation = make_optimizer()
 
     def default_hparams(self, **overrides) -> IQLHParams:
         return default_hparams(**overrides)
@@ -62,16 +62,16 @@ class IQL:
         key_actor, key_critic, key_value = jax.random.split(key, 3)
         obs = jnp.zeros((1, *self.spec.obs_shape))
         action = jnp.zeros((1, self.spec.action_dim))
-        nets = self.nets
+        nets, tx = self.nets, self.tx
         return IQLState(
-            actor=init_model(nets.actor.init(key_actor, obs), nets.actor_tx),
-            critic=init_model(nets.critic.init(key_critic, obs, action), nets.critic_tx, with_target=True),
-            value=init_model(nets.value.init(key_value, obs), nets.value_tx),
+            actor=init_model(nets.actor.init(key_actor, obs), tx),
+            critic=init_model(nets.critic.init(key_critic, obs, action), tx, with_target=True),
+            value=init_model(nets.value.init(key_value, obs), tx),
             step=jnp.zeros((), jnp.int32),
         )
 
     def update(self, state: IQLState, batch, key: jax.Array, hparams: IQLHParams):
-        return iql_update.update(self.nets, self.config, state, batch, key, hparams)
+        return iql_update.update(self, state, batch, key, hparams)
 
     def act(self, state: IQLState, obs, key, deterministic: bool, hparams=None):
         mean, log_std = self.nets.actor.apply(state.actor.params, obs)

@@ -20,9 +20,10 @@ from jaxrl_hybrid.types import EnvSpec
 
 @dataclasses.dataclass(frozen=True)
 class PPONetworks:
+    """The networks' modules (their parameters live in the state)."""
+
     actor: nn.Module
     critic: ValueNetwork
-    tx: optax.GradientTransformation
 
 
 def _gaussian_log_prob(mean, log_std, action):
@@ -47,8 +48,8 @@ class PPO:
         self.nets = PPONetworks(
             actor=actor,
             critic=ValueNetwork(config.hidden_dims, config.critic_loss.output_dim, False, config.activation),
-            tx=make_optimizer(config.max_grad_norm, eps=1e-5),
         )
+        self.tx: optax.GradientTransformation = make_optimizer(config.max_grad_norm, eps=1e-5)
 
     def default_hparams(self, **overrides) -> PPOHParams:
         return default_hparams(**overrides)
@@ -60,7 +61,7 @@ class PPO:
             "actor": self.nets.actor.init(key_actor, obs),
             "critic": self.nets.critic.init(key_critic, obs),
         }
-        return PPOState(model=init_model(params, self.nets.tx), step=jnp.zeros((), jnp.int32))
+        return PPOState(model=init_model(params, self.tx), step=jnp.zeros((), jnp.int32))
 
     def value(self, params, obs: jax.Array) -> jax.Array:
         return self.config.critic_loss.values(self.nets.critic.apply(params["critic"], obs))

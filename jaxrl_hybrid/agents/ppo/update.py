@@ -1,4 +1,4 @@
-"""PPO: GAE on the rollout, then epochs of the policy objective over shuffled minibatches."""
+"""PPO: GAE on the rollout, then epochs of the objective (`losses.py`) over shuffled minibatches."""
 
 from __future__ import annotations
 
@@ -7,19 +7,9 @@ import jax.numpy as jnp
 
 from jaxrl_hybrid.agents.common import apply_gradients
 from jaxrl_hybrid.agents.ppo.config import PPOConfig, PPOHParams
+from jaxrl_hybrid.agents.ppo.losses import ppo_loss
 from jaxrl_hybrid.agents.ppo.state import PPOState, Rollout
-from jaxrl_hybrid.losses.regression import squared_error
 from jaxrl_hybrid.losses.td import bootstrap_discount, gae_advantages
-
-
-def value_loss(config: PPOConfig, outputs, old_value, target, clip_eps):
-    """Per-example critic loss; regression losses get PPO's value clipping if configured."""
-    loss = config.critic_loss
-    if loss.is_categorical or not config.clip_value_loss:
-        return loss.loss(outputs, target)
-    value = loss.values(outputs)
-    clipped = old_value + jnp.clip(value - old_value, -clip_eps, clip_eps)
-    return jnp.maximum(loss.loss(outputs, target), squared_error(clipped, target))
 
 
 def update(agent, state: PPOState, rollout: Rollout, key, hparams: PPOHParams, total_updates: int | None = None):
@@ -53,18 +43,8 @@ def update(agent, state: PPOState, rollout: Rollout, key, hparams: PPOHParams, t
     mb = n // config.num_minibatches
 
     def loss_fn(params, minibatch, grad_step):
-        obs, action, old_log_prob, adv, tgt, old_value = minibatch
-        if config.normalize_advantages:
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        log_prob, entropy = agent.log_prob_entropy(params, obs, action)
-        outputs = agent.nets.critic.apply(params["critic"], obs)
-        ratio = jnp.exp(log_prob - old_log_prob)
         progress = grad_step.astype(jnp.float32) / budget
-        pg = objective.loss(hparams.objective, ratio, adv, hparams.clip_eps, progress, jnp.log(float(budget))).mean()
-        vf = value_loss(config, outputs, old_value, tgt, hparams.clip_eps).mean()
-        ent = entropy.mean()
-        total = pg + hparams.vf_coef * vf - hparams.ent_coef * ent
-        return total, {"policy_loss": pg, "value_loss": vf, "entropy": ent}
+        return ppo_loss(params, agent, minibatch, progress, jnp.log(float(budget)), hparams)
 
     def epoch(model, inputs):
         key_epoch, epoch_index = inputs
@@ -75,7 +55,7 @@ def update(agent, state: PPOState, rollout: Rollout, key, hparams: PPOHParams, t
         def step(model, inputs):
             minibatch, i = inputs
             (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(model.params, minibatch, first_step + i)
-            return apply_gradients(model, grads, agent.nets.tx, hparams.lr), metrics
+            return apply_gradients(model, grads, agent.tx, hparams.lr), metrics
 
         return jax.lax.scan(step, model, (minibatches, jnp.arange(config.num_minibatches)))
 

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxrl_hybrid.agents.common import init_model, make_optimizer, require_continuous
+from jaxrl_hybrid.agents.sac import losses as sac_losses
 from jaxrl_hybrid.agents.sac import update as sac_update
 from jaxrl_hybrid.agents.sac.config import SACConfig, SACHParams, default_hparams
 from jaxrl_hybrid.agents.sac.state import SACState
@@ -18,20 +19,24 @@ from jaxrl_hybrid.types import EnvSpec
 
 @dataclasses.dataclass(frozen=True)
 class SACNetworks:
+    """The networks' modules (their parameters live in the state)."""
+
     actor: TanhGaussianPolicy
     critic: QEnsemble
-    actor_tx: optax.GradientTransformation
-    critic_tx: optax.GradientTransformation
-    temp_tx: optax.GradientTransformation
     action_dim: int
 
 
 class SAC:
-    """Soft actor-critic with an ensemble critic, automatic temperature and a UTD ratio."""
+    """Soft actor-critic with an ensemble critic, automatic temperature and a UTD ratio.
+
+    `nets` are the network modules, `tx` the optimiser every network steps with (its
+    learning rates are traced hyperparameters), `losses` the objective (`losses.py`).
+    """
 
     name = "sac"
     Config = SACConfig
     HParams = SACHParams
+    losses = sac_losses.LOSSES
 
     def __init__(self, config: SACConfig, spec: EnvSpec):
         require_continuous(self.name, spec)
@@ -45,11 +50,9 @@ class SAC:
                 config.critic_layer_norm,
                 config.activation,
             ),
-            actor_tx=make_optimizer(),
-            critic_tx=make_optimizer(),
-            temp_tx=make_optimizer(),
             action_dim=spec.action_dim,
         )
+        self.tx: optax.GradientTransformation = make_optimizer()
 
     def default_hparams(self, **overrides) -> SACHParams:
         return default_hparams(**overrides)
@@ -58,16 +61,16 @@ class SAC:
         key_actor, key_critic = jax.random.split(key)
         obs = jnp.zeros((1, *self.spec.obs_shape))
         action = jnp.zeros((1, self.spec.action_dim))
-        nets = self.nets
+        nets, tx = self.nets, self.tx
         return SACState(
-            actor=init_model(nets.actor.init(key_actor, obs), nets.actor_tx),
-            critic=init_model(nets.critic.init(key_critic, obs, action), nets.critic_tx, with_target=True),
-            log_temp=init_model(jnp.log(jnp.asarray(self.config.init_temperature, jnp.float32)), nets.temp_tx),
+            actor=init_model(nets.actor.init(key_actor, obs), tx),
+            critic=init_model(nets.critic.init(key_critic, obs, action), tx, with_target=True),
+            log_temp=init_model(jnp.log(jnp.asarray(self.config.init_temperature, jnp.float32)), tx),
             step=jnp.zeros((), jnp.int32),
         )
 
     def update(self, state: SACState, batch, key: jax.Array, hparams: SACHParams):
-        return sac_update.update(self.nets, self.config, state, batch, key, hparams)
+        return sac_update.update(self, state, batch, key, hparams)
 
     def act(self, state: SACState, obs: jax.Array, key: jax.Array, deterministic: bool, hparams=None) -> jax.Array:
         mean, log_std = self.nets.actor.apply(state.actor.params, obs)

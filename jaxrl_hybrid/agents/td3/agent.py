@@ -1,4 +1,4 @@
-"""TD3 as an agent namespace: init / update / act."""
+"""TD3: `TD3(config, spec)` -> an agent with pure init / update / act (agents.registry.Agent)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxrl_hybrid.agents.common import init_model, make_optimizer, require_continuous
+from jaxrl_hybrid.agents.td3 import losses as td3_losses
 from jaxrl_hybrid.agents.td3 import update as td3_update
 from jaxrl_hybrid.agents.td3.config import TD3Config, TD3HParams, default_hparams
 from jaxrl_hybrid.agents.td3.state import TD3State
@@ -18,18 +19,22 @@ from jaxrl_hybrid.types import EnvSpec
 
 @dataclasses.dataclass(frozen=True)
 class TD3Networks:
+    """The networks' modules (their parameters live in the state)."""
+
     actor: DeterministicPolicy
     critic: QEnsemble
-    actor_tx: optax.GradientTransformation
-    critic_tx: optax.GradientTransformation
 
 
 class TD3:
-    """Twin delayed DDPG. Exploration adds Gaussian noise (`exploration_noise`) to pi(s)."""
+    """Twin delayed DDPG. Exploration adds Gaussian noise (`exploration_noise`) to pi(s).
+
+    `nets` are the network modules, `tx` the optimiser, `losses` the objective (`losses.py`).
+    """
 
     name = "td3"
     Config = TD3Config
     HParams = TD3HParams
+    losses = td3_losses.LOSSES
 
     def __init__(self, config: TD3Config, spec: EnvSpec):
         require_continuous(self.name, spec)
@@ -42,9 +47,8 @@ class TD3:
                 config.critic_loss.output_dim,
                 config.critic_layer_norm,
             ),
-            actor_tx=make_optimizer(),
-            critic_tx=make_optimizer(),
         )
+        self.tx: optax.GradientTransformation = make_optimizer()
 
     def default_hparams(self, **overrides) -> TD3HParams:
         return default_hparams(**overrides)
@@ -54,17 +58,13 @@ class TD3:
         obs = jnp.zeros((1, *self.spec.obs_shape))
         action = jnp.zeros((1, self.spec.action_dim))
         return TD3State(
-            actor=init_model(self.nets.actor.init(key_actor, obs), self.nets.actor_tx, with_target=True),
-            critic=init_model(
-                self.nets.critic.init(key_critic, obs, action),
-                self.nets.critic_tx,
-                with_target=True,
-            ),
+            actor=init_model(self.nets.actor.init(key_actor, obs), self.tx, with_target=True),
+            critic=init_model(self.nets.critic.init(key_critic, obs, action), self.tx, with_target=True),
             step=jnp.zeros((), jnp.int32),
         )
 
     def update(self, state: TD3State, batch, key: jax.Array, hparams: TD3HParams):
-        return td3_update.update(self.nets, self.config, state, batch, key, hparams)
+        return td3_update.update(self, state, batch, key, hparams)
 
     def act(self, state: TD3State, obs, key, deterministic: bool, hparams: TD3HParams | None = None):
         action = self.nets.actor.apply(state.actor.params, obs)

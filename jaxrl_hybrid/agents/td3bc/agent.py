@@ -1,9 +1,9 @@
-"""TD3+BC and ReBRAC: TD3's networks and state, the offline objectives of `update.py`."""
+"""TD3+BC and ReBRAC: TD3's networks and state, TD3's update with the offline objective of `losses.py`."""
 
 from __future__ import annotations
 
 from jaxrl_hybrid.agents.td3.agent import TD3
-from jaxrl_hybrid.agents.td3bc import update as td3bc_update
+from jaxrl_hybrid.agents.td3bc import losses as td3bc_losses
 from jaxrl_hybrid.agents.td3bc.config import (
     ReBRACConfig,
     TD3BCConfig,
@@ -19,12 +19,10 @@ class TD3BC(TD3):
     name = "td3bc"
     Config = TD3BCConfig
     HParams = TD3BCHParams
+    losses = td3bc_losses.LOSSES  # TD3's update with this objective
 
     def default_hparams(self, **overrides) -> TD3BCHParams:
         return default_hparams(**overrides)
-
-    def update(self, state, batch, key, hparams: TD3BCHParams):
-        return td3bc_update.update(self.nets, self.config, state, batch, key, hparams)
 
 
 class ReBRAC(TD3BC):

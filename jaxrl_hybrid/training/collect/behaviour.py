@@ -168,16 +168,16 @@ def train_sac(config: CollectConfig, key: jax.Array, stream: TextIO | None = sys
         progress.begin(
             program.warmup_steps, f"training SAC on {config.env} (compiled in {time.perf_counter() - t0:.1f}s)"
         )
-    actors, steps = [jax.device_get(runner.agent.actor.params)], [program.warmup_steps]
+    actors, steps = [jax.device_get(runner.agent_state.actor.params)], [program.warmup_steps]
     for chunk in range(program.num_chunks):
         runner, metrics = run_chunk(runner, hparams)
-        actors.append(jax.device_get(runner.agent.actor.params))
+        actors.append(jax.device_get(runner.agent_state.actor.params))
         steps.append(program.env_steps_after(chunk))
         if progress is not None:
             progress.update(steps[-1], float(np.mean(metrics["eval_returns"])))
     return SACRun(
         agent=make_agent(train_config, program_env_spec),
-        final_state=jax.device_get(runner.agent),
+        final_state=jax.device_get(runner.agent_state),
         actors=jax.tree.map(lambda *xs: np.stack(xs), *actors),
         steps=np.asarray(steps),
         replay=jax.device_get(runner.buffer.data),

@@ -1,19 +1,27 @@
-"""CQL / Cal-QL: SAC's update with the conservative critic penalty."""
+"""CQL's and Cal-QL's objective: SAC's losses plus the conservative critic penalty.
+
+    L_Q = loss(Q_i(s, a), y)  +  alpha * (T logsumexp_a Q_i(s, a) / T  -  Q_i(s, a_data))
+
+The logsumexp is importance-sampled from `num_actions` uniform actions and actions of pi(.|s)
+and pi(.|s') (CQL(H), Kumar et al., 2020); Cal-QL (Nakamoto et al., 2023) first raises the
+policy actions' Q-values to the data's Monte-Carlo return-to-go. The TD target, actor and
+temperature losses are SAC's (`agents/sac/losses.py`).
+"""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
-from jaxrl_hybrid.agents.cql.config import CQLConfig, CQLHParams
-from jaxrl_hybrid.agents.sac import update as sac_update
+from jaxrl_hybrid.agents.sac.losses import LOSSES as SAC_LOSSES
 from jaxrl_hybrid.losses.offline import calql_lower_bound, cql_logsumexp
 from jaxrl_hybrid.networks import tanh_gaussian_sample
 from jaxrl_hybrid.types import Batch
 
 
-def conservative_penalty(nets, config: CQLConfig, state, batch: Batch, key, hparams: CQLHParams):
+def conservative_penalty(agent, state, batch: Batch, key, hparams):
     """`regulariser(params)`: per-member alpha * mean_batch(logsumexp_a Q(s, a) - Q(s, a_data))."""
+    config, nets = agent.config, agent.nets
     n, (b, action_dim) = config.num_actions, batch.action.shape
     key_uniform, key_pi, key_next = jax.random.split(key, 3)
     uniform = jax.random.uniform(key_uniform, (n, b, action_dim), minval=-1.0, maxval=1.0)
@@ -45,13 +53,4 @@ def conservative_penalty(nets, config: CQLConfig, state, batch: Batch, key, hpar
     return regulariser
 
 
-def update(nets, config: CQLConfig, state, batch: Batch, key, hparams: CQLHParams):
-    return sac_update.update(
-        nets,
-        config,
-        state,
-        batch,
-        key,
-        hparams,
-        regulariser_fn=lambda st, minibatch, k: conservative_penalty(nets, config, st, minibatch, k, hparams),
-    )
+LOSSES = SAC_LOSSES._replace(penalty=conservative_penalty)
