@@ -25,7 +25,9 @@ def test_seed_of_vmapped_run_matches_seed_alone(make_config):
         return  # seed-alone vs vmapped is the same property for every loop; SAC's case checks it
     k = 5
     alone = jax.jit(train)(keys[k])
-    for x, y in zip(jax.tree.leaves(batched["runner"].agent_state), jax.tree.leaves(alone["runner"].agent_state), strict=True):
+    for x, y in zip(
+        jax.tree.leaves(batched["runner"].agent_state), jax.tree.leaves(alone["runner"].agent_state), strict=True
+    ):
         np.testing.assert_allclose(np.asarray(x[k]), np.asarray(y), rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(
         np.asarray(batched["metrics"]["eval_returns"][k]), np.asarray(alone["metrics"]["eval_returns"]), rtol=1e-3
