@@ -94,8 +94,8 @@ def build(args):
 
         cfg = TrainConfig(
             algo="sac", env="gymnax:Pendulum-v1", total_steps=args.steps + 256, learning_starts=256,
-            buffer_size=10_000, eval_every=args.steps, num_eval_episodes=10,
-            agent=SACConfig(hidden_dims=(args.hidden, args.hidden), activation=args.activation, batch_size=256),
+            buffer_size=10_000, eval_every=args.steps, num_eval_episodes=10, batch_size=256,
+            agent=SACConfig(hidden_dims=(args.hidden, args.hidden), activation=args.activation),
         )  # fmt: skip
         program = make_program(cfg)
         hp = program.default_hparams
@@ -105,8 +105,8 @@ def build(args):
         return fn, (runner, hp)
     import updates
 
-    agent = updates.make_agent(args.program, args.hidden, 256, args.critic_loss)
-    draw = updates.make_data(args.program, agent.spec, jax.random.PRNGKey(0))
+    agent = updates.make_agent(args.program, args.hidden, args.critic_loss)
+    draw = updates.make_data(args.program, agent.spec, jax.random.PRNGKey(0), 256)
     run = updates.scanned_updates(agent, draw, args.steps)
     if args.seeds == 1:  # not vmapped: XLA rewrites unit-batch products and drops their op names
         key = jax.random.PRNGKey(1)

@@ -40,7 +40,8 @@ def program_for(args) -> object:
         eval_every=args.chunk_steps,
         buffer_size=args.buffer_size,
         num_eval_episodes=1,
-        agent=SACConfig(hidden_dims=tuple(args.hidden_dims), batch_size=args.batch_size),
+        batch_size=args.batch_size,
+        agent=SACConfig(hidden_dims=tuple(args.hidden_dims)),
     )
     return make_program(config)
 

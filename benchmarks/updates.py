@@ -49,20 +49,21 @@ HL_GAUSS = {"num_bins": 101, "v_min": -1700.0, "v_max": 100.0}
 MAX_BLOCK = {"cql": 32}
 
 
-def make_agent(algo: str, hidden: int, batch_size: int, loss: str):
+def make_agent(algo: str, hidden: int, loss: str):
     critic_loss = CriticLoss(loss, **HL_GAUSS) if loss != "mse" else CriticLoss()
     dims = (hidden, hidden)
     if algo == "sac":
-        return SAC(SACConfig(hidden_dims=dims, batch_size=batch_size, critic_loss=critic_loss), PENDULUM)
+        return SAC(SACConfig(hidden_dims=dims, critic_loss=critic_loss), PENDULUM)
     if algo == "cql":
-        return CQL(CQLConfig(hidden_dims=dims, batch_size=batch_size, critic_loss=critic_loss), HALFCHEETAH)
+        return CQL(CQLConfig(hidden_dims=dims, critic_loss=critic_loss), HALFCHEETAH)
     if algo == "iql":
-        return IQL(IQLConfig(hidden_dims=dims, batch_size=batch_size, critic_loss=critic_loss), HALFCHEETAH)
+        return IQL(IQLConfig(hidden_dims=dims, critic_loss=critic_loss), HALFCHEETAH)
     raise ValueError(f"unknown algo {algo!r}")
 
 
-def make_data(algo: str, spec: EnvSpec, key):
-    """A full 10k replay buffer (SAC) or a 100k-transition synthetic offline dataset (CQL, IQL)."""
+def make_data(algo: str, spec: EnvSpec, key, batch_size: int):
+    """A full 10k replay buffer (SAC) or a 100k-transition synthetic offline dataset (CQL, IQL),
+    as `draw(key)`: one update's batch, (1, batch_size) transitions (UTD 1)."""
     k = jax.random.split(key, 4)
     obs_dim, act_dim = spec.obs_shape[0], spec.action_dim
     if algo == "sac":
@@ -76,7 +77,7 @@ def make_data(algo: str, spec: EnvSpec, key):
             truncated=jnp.zeros((n,), bool),
         )
         buffer = replay.ReplayBuffer(data=data, position=jnp.zeros((), jnp.int32), size=jnp.asarray(n, jnp.int32))
-        return lambda kk, shape: replay.sample(buffer, kk, shape)
+        return lambda kk: replay.sample(buffer, kk, (1, batch_size))
     n = 100_000
     rng = np.random.default_rng(0)
     timeouts = np.zeros(n, bool)
@@ -90,17 +91,16 @@ def make_data(algo: str, spec: EnvSpec, key):
         timeouts,
         source="synthetic halfcheetah-sized data",
     )
-    return lambda kk, shape: sample(dataset, kk, shape)
+    return lambda kk: sample(dataset, kk, (1, batch_size))
 
 
 def update_step(agent, draw):
     """Per seed: one (sample a batch, update) step, as the training loops run it."""
     hparams = agent.default_hparams()
-    shape = (agent.config.utd, agent.config.batch_size)
 
     def step(state, key):
         k_sample, k_update = jax.random.split(key)
-        return agent.update(state, draw(k_sample, shape), k_update, hparams)
+        return agent.update(state, draw(k_sample), k_update, hparams)
 
     return step
 
@@ -212,8 +212,8 @@ def loss_cost(args, algo: str, n: int, rounds: int = 4) -> dict:
     so that a machine whose speed drifts during the run does not bias the ratio."""
     progs = {}
     for loss in ("mse", "hl_gauss"):
-        agent = make_agent(algo, args.hidden, args.batch_size, loss)
-        draw = make_data(algo, agent.spec, jax.random.PRNGKey(0))
+        agent = make_agent(algo, args.hidden, loss)
+        draw = make_data(algo, agent.spec, jax.random.PRNGKey(0), args.batch_size)
         progs[loss] = (agent, draw, flops_per_update(agent, draw))
     num_updates = updates_per_call(args, progs["mse"][2], n)
     best = {loss: float("inf") for loss in progs}
@@ -240,8 +240,8 @@ def measure_updates(args, matmul: float) -> tuple[list[dict], list[dict]]:
     if len(all_devices) > 1:
         layouts.append((f"{len(all_devices)} host devices", all_devices))
     for algo in args.algos:
-        agent = make_agent(algo, args.hidden, args.batch_size, "mse")
-        draw = make_data(algo, agent.spec, jax.random.PRNGKey(0))
+        agent = make_agent(algo, args.hidden, "mse")
+        draw = make_data(algo, agent.spec, jax.random.PRNGKey(0), args.batch_size)
         flops = flops_per_update(agent, draw)
         block = MAX_BLOCK.get(algo)
         for label, devices in layouts:

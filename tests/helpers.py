@@ -21,19 +21,18 @@ def _tiny_pendulum(algo, agent, total_steps):
         eval_every=100,
         buffer_size=1000,
         num_eval_episodes=2,
+        batch_size=32,
         agent=agent,
     )
 
 
 def tiny_sac(total_steps=300, loss="mse", **agent_kw):
     loss = CriticLoss(loss, **PENDULUM_SUPPORT)
-    return _tiny_pendulum(
-        "sac", SACConfig(hidden_dims=(16, 16), batch_size=32, critic_loss=loss, **agent_kw), total_steps
-    )
+    return _tiny_pendulum("sac", SACConfig(hidden_dims=(16, 16), critic_loss=loss, **agent_kw), total_steps)
 
 
 def tiny_td3(total_steps=300):
-    return _tiny_pendulum("td3", TD3Config(hidden_dims=(16, 16), batch_size=32), total_steps)
+    return _tiny_pendulum("td3", TD3Config(hidden_dims=(16, 16)), total_steps)
 
 
 def tiny_ppo(env="gymnax:CartPole-v1", total_steps=512, loss="mse"):

@@ -95,3 +95,36 @@ def test_an_unknown_algo_names_the_known_ones():
 
     with pytest.raises(ValueError, match="unknown algo 'sak'; known algos: .*'sac'"):
         agent_class("sak")
+
+
+def test_loop_settings_live_in_the_loop_configs():
+    """batch_size, utd and normalize_observations are loop settings: no agent config has them, and
+    the loop configs take each algorithm's paper default from the registry."""
+    from jaxrl_hybrid.agents import AGENTS, SACConfig
+    from jaxrl_hybrid.agents.h2o import H2OConfig
+    from jaxrl_hybrid.training import TrainConfig
+    from jaxrl_hybrid.training.finetune import FinetuneConfig
+    from jaxrl_hybrid.training.hybrid import HybridConfig, hybrid_agent
+
+    for cls in AGENTS.values():
+        names = {f.name for f in dataclasses.fields(cls.Config)}
+        assert not names & {"batch_size", "utd", "normalize_observations"}, cls.name
+    assert "batch_size" not in {f.name for f in dataclasses.fields(H2OConfig)}
+    defaults = {algo: TrainConfig(algo=algo) for algo in ("sac", "rebrac", "riql", "iql", "ppo")}
+    assert [defaults[a].batch_size for a in defaults] == [256, 1024, 256, 256, None]
+    assert [defaults[a].normalize_observations for a in defaults] == [False, False, True, False, False]
+    assert TrainConfig(algo="rebrac", batch_size=64, utd=3).batch_size == 64
+    with pytest.raises(ValueError, match="ppo sets its own minibatches"):
+        TrainConfig(algo="ppo", batch_size=64)
+    with pytest.raises(ValueError, match="offline-loop setting; sac is online"):
+        TrainConfig(algo="sac", normalize_observations=True)
+    with pytest.raises(ValueError, match="TrainConfig.utd must be >= 1"):
+        TrainConfig(utd=0)
+    with pytest.raises(ValueError, match="unknown algo"):
+        TrainConfig(algo="dqn2")
+    assert FinetuneConfig(method="wsrl").online_shape == (4, 1024)
+    assert FinetuneConfig(method="calql", batch_size=64, utd=2).online_shape == (2, 64)
+    with pytest.raises(ValueError, match="leaves no real or no sim rows"):
+        HybridConfig(batch_size=1)
+    with pytest.raises(ValueError, match="needs an H2OConfig"):
+        hybrid_agent(HybridConfig(agent=SACConfig()), None)

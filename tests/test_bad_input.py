@@ -55,6 +55,10 @@ CASES = {
         ["train", "--algo", "iql", "--dataset", "{tmp}/short.hdf5"],
         "{tmp}/short.hdf5: 'actions' has 399 rows, expected 400",
     ),
+    "batch_size_for_ppo": (
+        ["train", "--algo", "ppo", "--batch-size", "64"],
+        "--batch-size and --utd are off-policy settings; --algo ppo sets its own minibatches",
+    ),
     "hparam_and_grid_same_name": (
         ["train", "--hparam", "actor_lr=1e-3", "--grid", "actor_lr=3e-4"],
         "actor_lr is already set by 'actor_lr=1e-3'",

@@ -53,7 +53,8 @@ def test_wsrl_warmup_makes_no_update_keeps_the_pretrained_score_and_checkpoints_
     medium = _with_gamma(medium, GAMMA)
     config = FinetuneConfig(
         method="wsrl",
-        agent=CalQLConfig(hidden_dims=(32, 32), batch_size=64, num_actions=4),
+        agent=CalQLConfig(hidden_dims=(32, 32), num_actions=4),
+        batch_size=64,
         pretrain_updates=3000,
         pretrain_eval_every=3000,
         online_steps=WARMUP + CHUNK,

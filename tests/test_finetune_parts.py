@@ -72,9 +72,6 @@ def _add(buffer, tracker, rewards):
 class RecordingAgent:
     """Stands in for an agent: its update reports which source each minibatch row came from."""
 
-    def __init__(self, batch_size=8, utd=1):
-        self.config = SACConfig(batch_size=batch_size, utd=utd)
-
     def update(self, state, batch, key, hparams):
         offline = (batch.obs[..., 0] > 0).astype(jnp.float32)  # offline rows hold +1, online rows -1
         return state + 1, {"offline_share": offline.mean(), "rows": jnp.float32(offline.size)}
@@ -93,7 +90,7 @@ def _sources():
 @pytest.mark.parametrize("fraction", [0.5, 0.25, 0.0])
 def test_retained_data_updates_draw_the_configured_fraction_from_each_buffer(fraction):
     dataset, buffer = _sources()
-    learn = mixed_learn(RecordingAgent(batch_size=8, utd=2), dataset, num_updates=3, offline_fraction=fraction)
+    learn = mixed_learn(RecordingAgent(), dataset, num_updates=3, offline_fraction=fraction, shape=(2, 8))
     state, metrics = jax.jit(lambda s, k: learn(s, buffer, jax.random.split(k), None))(
         jnp.int32(0), jax.random.PRNGKey(0)
     )
@@ -104,7 +101,9 @@ def test_retained_data_updates_draw_the_configured_fraction_from_each_buffer(fra
 
 def test_moorl_adapts_on_one_buffer_per_meta_step_chosen_at_random():
     dataset, buffer = _sources()
-    learn = moorl_learn(_ToyAgent(), dataset, num_updates=400, inner_steps=2, meta_lr=0.5, offline_prob=0.5)
+    learn = moorl_learn(
+        _ToyAgent(), dataset, num_updates=400, inner_steps=2, meta_lr=0.5, offline_prob=0.5, shape=(1, 8)
+    )
     _, metrics = jax.jit(lambda k: learn(_toy_state(0.0), buffer, jax.random.split(k), None))(jax.random.PRNGKey(1))
     # each meta-step's batches all come from one source: the per-step share is 0 or 1, and it equals the choice
     assert float(metrics["offline_share"]) == pytest.approx(float(metrics["moorl_offline"]))
@@ -132,7 +131,7 @@ def test_reptile_step_moves_parameters_towards_the_adapted_ones():
     assert float(new.log_temp.params) == 3.0 and int(new.step) == 5  # the rest comes from the adapted state
     # K inner steps of +1 each, then a meta step of 0.5: the meta-parameters move by K / 2
     dataset, buffer = _sources()
-    learn = moorl_learn(_ToyAgent(), dataset, num_updates=1, inner_steps=4, meta_lr=0.5, offline_prob=0.5)
+    learn = moorl_learn(_ToyAgent(), dataset, num_updates=1, inner_steps=4, meta_lr=0.5, offline_prob=0.5, shape=(1, 8))
     state, _ = learn(_toy_state(0.0), buffer, jax.random.split(jax.random.PRNGKey(0)), None)
     np.testing.assert_allclose(state.actor.params["w"], 2.0)
 
@@ -145,12 +144,13 @@ def toy_dataset():
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_traces_as_one_program(method, toy_dataset):
     agents = {"cql": CQLConfig, "iql": IQLConfig, "sac": SACConfig, "moorl": SACConfig}
-    agent = agents.get(method, CalQLConfig)(hidden_dims=(8,), batch_size=4)
+    agent = agents.get(method, CalQLConfig)(hidden_dims=(8,))
     if isinstance(agent, CQLConfig):
         agent = dataclasses.replace(agent, num_actions=2)
     config = FinetuneConfig(
         method=method,
         agent=agent,
+        batch_size=4,
         pretrain_updates=0 if method in ("sac", "moorl") else 20,
         online_steps=300,
         eval_every=100,
@@ -183,10 +183,11 @@ def test_config_errors_name_the_problem(toy_dataset):
 
 
 def test_wsrl_defaults_are_the_papers(toy_dataset):
-    program = make_finetune_program(FinetuneConfig(method="wsrl", online_steps=6000), toy_dataset)
+    config = FinetuneConfig(method="wsrl", online_steps=6000)
+    program = make_finetune_program(config, toy_dataset)
     cfg = program.online_agent.config
     assert (cfg.num_critics, cfg.num_min_critics, cfg.critic_layer_norm) == (10, 2, True)
-    assert (cfg.batch_size, cfg.utd) == (1024, 4)
+    assert config.online_shape == (4, 1024) and config.resolved_batch_size == 256  # online (utd, batch); pretraining
     assert program.online.warmup_steps == 5000
     hp = program.default_hparams
     assert (float(hp.actor_lr), float(hp.critic_lr)) == pytest.approx((1e-4, 3e-4))

@@ -20,7 +20,6 @@ from jaxrl_hybrid.types import Transition
 
 TINY_H2O = H2OConfig(
     hidden_dims=(16, 16),
-    batch_size=32,
     discriminator=DiscriminatorConfig(hidden_dims=(16, 16)),
     dynamics=DynamicsConfig(num_members=2, hidden_dims=(16,), max_epochs=2, batch_size=64),
 )
@@ -34,6 +33,7 @@ def _config(**kw):
         eval_every=100,
         num_eval_episodes=1,
         buffer_size=300,
+        batch_size=32,
         agent=TINY_H2O,
     )
     return HybridConfig(**{**base, **kw})
@@ -60,7 +60,7 @@ def _check_weights_and_penalty(gap):
     """Batch of 8 with 2 real rows: weights 8/2 on real rows and w * 8/6 on sim rows; the
     penalty is beta * (logsumexp_sim(Q + log(u / sum u)) - mean_real Q) per critic member."""
     spec = make_pair("pendulum-heavy-pole").env.spec
-    agent = H2O(dataclasses.replace(TINY_H2O, batch_size=8, real_fraction=0.25, gap=gap), spec)
+    agent = H2O(dataclasses.replace(TINY_H2O, real_fraction=0.25, gap=gap), spec)
     data = heavy_pole_real_data(n=200)
     n_real, key = 2, jax.random.PRNGKey(3)
     hparams = agent.default_hparams(h2o_beta=0.5)
@@ -126,11 +126,11 @@ def test_h2o_runs_end_to_end_and_is_deterministic():
 
 
 @pytest.mark.parametrize(
-    "method, gap, agent",
-    [("h2o", "model", TINY_H2O), ("sac-mix", "", SACConfig(hidden_dims=(16,), batch_size=16)), ("sac-sim", "", None)],
+    "method, gap, agent, batch_size",
+    [("h2o", "model", TINY_H2O, 32), ("sac-mix", "", SACConfig(hidden_dims=(16,)), 16), ("sac-sim", "", None, 32)],
 )
-def test_other_methods_trace(method, gap, agent):
-    config = _config(method=method, gap=gap or "discriminator", agent=agent)
+def test_other_methods_trace(method, gap, agent, batch_size):
+    config = _config(method=method, gap=gap or "discriminator", agent=agent, batch_size=batch_size)
     out = jax.eval_shape(make_hybrid_program(config, heavy_pole_real_data()).train, jax.random.PRNGKey(0))
     assert out["metrics"]["eval_returns"].shape == (2, 1)
     if gap == "model":

@@ -21,6 +21,7 @@ def _pendulum(algo, agent, hparams):
         eval_every=1_000,
         buffer_size=10_000,
         num_eval_episodes=5,
+        batch_size=128,
         agent=agent,
     )
     program = make_program(config)
@@ -33,13 +34,13 @@ def _pendulum(algo, agent, hparams):
 # tests/test_loss_kinds.py trains every loss kind.
 @pytest.mark.parametrize("loss", ["hl_gauss"])
 def test_sac_learns_pendulum(loss):
-    agent = SACConfig(hidden_dims=(64, 64), batch_size=128, critic_loss=CriticLoss(loss, **PENDULUM_SUPPORT))
+    agent = SACConfig(hidden_dims=(64, 64), critic_loss=CriticLoss(loss, **PENDULUM_SUPPORT))
     returns = _pendulum("sac", agent, {"actor_lr": 1e-3, "critic_lr": 1e-3, "temp_lr": 1e-3})
     assert returns.mean() > -400, returns
 
 
 def test_td3_learns_pendulum():
-    agent = TD3Config(hidden_dims=(64, 64), batch_size=128)
+    agent = TD3Config(hidden_dims=(64, 64))
     returns = _pendulum("td3", agent, {"actor_lr": 1e-3, "critic_lr": 1e-3})
     assert returns.mean() > -400, returns
 

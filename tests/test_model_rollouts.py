@@ -44,11 +44,17 @@ def test_rollouts_chain_through_the_model_and_pay_mopo_penalty():
     np.testing.assert_allclose(np.asarray(plain.reward - penalised.reward), 2.0 * sigma_norm, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("algo, agent", [("cql", CQLConfig(hidden_dims=(16,), batch_size=8, num_actions=2)),
-                                         ("iql", IQLConfig(hidden_dims=(16,), batch_size=8))])  # fmt: skip
+@pytest.mark.parametrize("algo, agent", [("cql", CQLConfig(hidden_dims=(16,), num_actions=2)),
+                                         ("iql", IQLConfig(hidden_dims=(16,)))])  # fmt: skip
 def test_offline_program_with_model_rollouts_traces(algo, agent):
     config = TrainConfig(
-        algo=algo, total_steps=20, eval_every=10, num_eval_episodes=1, agent=agent, model_rollouts=ROLLOUTS
+        algo=algo,
+        total_steps=20,
+        eval_every=10,
+        num_eval_episodes=1,
+        batch_size=8,
+        agent=agent,
+        model_rollouts=ROLLOUTS,
     )
     out = jax.eval_shape(make_program(config, dataset=heavy_pole_real_data(n=300)).train, jax.random.PRNGKey(0))
     runner = out["runner"]

@@ -37,7 +37,8 @@ def test_offline_program_is_deterministic_and_evaluates_in_the_data_env():
         total_steps=200,
         eval_every=100,
         num_eval_episodes=2,
-        agent=cls.Config(hidden_dims=(8, 8), batch_size=32),
+        batch_size=32,
+        agent=cls.Config(hidden_dims=(8, 8)),
     )
     program = make_program(config, dataset=tiny_dataset())
     assert program.num_chunks == 2 and program.total_env_steps == 200
@@ -90,7 +91,7 @@ def test_cli_trains_offline_on_a_dataset_file_with_normalised_scores(tmp_path, c
     meta = read_metadata(out / "checkpoints")
     assert meta["dataset_fingerprint"] == config["dataset_fingerprint"] and meta["steps"] == 20
     program = make_program(
-        TrainConfig(algo="bc", total_steps=20, eval_every=10, agent=BCConfig(hidden_dims=(8, 8), batch_size=16)),
+        TrainConfig(algo="bc", total_steps=20, eval_every=10, batch_size=16, agent=BCConfig(hidden_dims=(8, 8))),
         dataset=tiny_dataset(),
     )
     states = restore_agent_states(out / "checkpoints", program, 4)

@@ -68,7 +68,8 @@ def test_offline_agent_learns_from_medium_data_and_a_4_seed_run_is_deterministic
         total_steps=UPDATES,
         eval_every=UPDATES // 2,
         num_eval_episodes=EVAL_EPISODES,
-        agent=cls.Config(batch_size=64, **SETTINGS[algo]),
+        batch_size=64,
+        agent=cls.Config(**SETTINGS[algo]),
     )
     program = make_program(config, dataset=medium)
     hparams = program.default_hparams
@@ -109,7 +110,7 @@ def test_every_offline_agent_accepts_every_critic_loss(algo, medium):
     kinds = CRITIC_LOSS_KINDS if "critic_loss" in {f.name for f in dataclasses.fields(cls.Config)} else [None]
     for kind in kinds:
         kw = {} if kind is None else {"critic_loss": CriticLoss(kind, **PENDULUM_SUPPORT)}
-        agent = cls(cls.Config(hidden_dims=(8, 8), batch_size=16, **kw), env.spec)
+        agent = cls(cls.Config(hidden_dims=(8, 8), **kw), env.spec)
         key = jax.random.PRNGKey(0)
         state = jax.eval_shape(agent.init, key)
         batch = jax.eval_shape(lambda k: sample(medium, k, (1, 16)), key)

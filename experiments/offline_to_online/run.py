@@ -39,10 +39,11 @@ DATA_SETTINGS = {
     "seed": 0,
     "behaviour": {"train_steps": 6000, "hidden_dims": [64, 64], "batch_size": 128, "learning_rate": 1e-3},
 }
-AGENT = {"hidden_dims": (64, 64), "batch_size": 64}
+AGENT = {"hidden_dims": (64, 64)}
+BATCH_SIZE = 64
 PRETRAIN_UPDATES = 3000
 ONLINE = {"online_steps": 5000, "eval_every": 500, "num_eval_episodes": 10, "buffer_size": 10_000}
-WSRL = {"warmup_steps": 1000, "online_utd": 4, "online_batch_size": AGENT["batch_size"]}
+WSRL = {"warmup_steps": 1000, "online_utd": 4, "online_batch_size": BATCH_SIZE}
 SAC_WARMUP = 1000
 LABELS = {"wsrl": "WSRL (no offline data)", "calql": "Cal-QL (keeps data, 50/50)", "sac": "SAC from scratch"}
 
@@ -84,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_finetune(config, out=str(out.staging / method), **common, **kw)
         runs[LABELS[method]] = Path(summary["out"])
 
-    base = FinetuneConfig(method="calql", agent=calql, pretrain_updates=PRETRAIN_UPDATES, **ONLINE)
+    base = FinetuneConfig(
+        method="calql", agent=calql, pretrain_updates=PRETRAIN_UPDATES, batch_size=BATCH_SIZE, **ONLINE
+    )
     run("calql", base)  # pretrains and saves checkpoints/pretrained
     pretrained = str(runs[LABELS["calql"]] / "checkpoints" / f"pretrain_{PRETRAIN_UPDATES}")
     run("wsrl", dataclasses.replace(base, method="wsrl", **WSRL), init_from=pretrained)

@@ -106,25 +106,25 @@ def method_config(method: str, shift: str, data_file: Path, s: dict):
     dims, batch = tuple(s["hidden_dims"]), s["batch_size"]
     updates = s["total_steps"] - s["learning_starts"]
     if method == "cql":
-        agent = CQLConfig(hidden_dims=dims, batch_size=batch, num_actions=s["cql_num_actions"])
+        agent = CQLConfig(hidden_dims=dims, num_actions=s["cql_num_actions"])
         return TrainConfig(
             algo="cql",
             env=get_shift(shift).env_name,
             total_steps=updates,
             eval_every=s["eval_every"],
             num_eval_episodes=s["num_eval_episodes"],
+            batch_size=batch,
             agent=agent,
             dataset=str(data_file),
         )
     if method.startswith("h2o"):
         agent = H2OConfig(
             hidden_dims=dims,
-            batch_size=batch,
             discriminator=DiscriminatorConfig(hidden_dims=dims),
             dynamics=DynamicsConfig(hidden_dims=dims, max_epochs=s["dynamics_epochs"]),
         )
     else:
-        agent = SACConfig(hidden_dims=dims, batch_size=batch)
+        agent = SACConfig(hidden_dims=dims)
     return HybridConfig(
         method="h2o" if method.startswith("h2o") else method,
         gap=method.removeprefix("h2o-") if method.startswith("h2o") else "discriminator",
@@ -134,6 +134,7 @@ def method_config(method: str, shift: str, data_file: Path, s: dict):
         eval_every=s["eval_every"],
         num_eval_episodes=s["num_eval_episodes"],
         buffer_size=s["total_steps"],
+        batch_size=batch,
         agent=agent,
         dataset=str(data_file),
     )

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 class Agent(Protocol):
     """The agent contract (../shared/DESIGN.md): arrays in, arrays out, never envs or files."""
 
-    Config: type  # static: network widths, loss kind, batch size... (select the compiled program)
+    Config: type  # static: network widths, loss kind, ensemble size... (select the compiled program)
     HParams: type  # traced: learning rates, discount, penalties... (vmapped like seeds)
 
     def __init__(self, config: Any, spec: Any) -> None: ...
@@ -40,6 +40,11 @@ class AgentInfo:
     by `jaxrl-hybrid train` (LPG learns nothing without a meta-learned rule). `model_rollouts`:
     offline agents whose batches may mix in learned-model rollouts (MOPO; Cal-QL's Monte-Carlo
     bound needs whole real episodes, BC and ReBRAC are left as their papers run them).
+
+    The loop settings' paper defaults, which the loop configs (`TrainConfig`...) take when not
+    given: `batch_size` of the off-policy and offline loops' minibatches (None: on-policy
+    agents set their own minibatches), and `normalize_observations` by the dataset's statistics
+    (offline loop).
     """
 
     name: str
@@ -48,6 +53,8 @@ class AgentInfo:
     loop: Literal["off_policy", "on_policy", "offline"]
     train: bool = True
     model_rollouts: bool = False
+    batch_size: int | None = 256
+    normalize_observations: bool = False
 
     def load(self) -> type:
         module, _, cls = self.target.partition(":")
@@ -60,15 +67,15 @@ REGISTRY: dict[str, AgentInfo] = {
     for info in [
         AgentInfo("sac", _A + "sac:SAC", "online", "off_policy"),
         AgentInfo("td3", _A + "td3:TD3", "online", "off_policy"),
-        AgentInfo("ppo", _A + "ppo:PPO", "online", "on_policy"),
-        AgentInfo("lpg", _A + "lpg:LPG", "online", "on_policy", train=False),
+        AgentInfo("ppo", _A + "ppo:PPO", "online", "on_policy", batch_size=None),
+        AgentInfo("lpg", _A + "lpg:LPG", "online", "on_policy", train=False, batch_size=None),
         AgentInfo("bc", _A + "bc:BC", "offline", "offline"),
         AgentInfo("cql", _A + "cql:CQL", "offline", "offline", model_rollouts=True),
         AgentInfo("calql", _A + "cql:CalQL", "offline", "offline"),
         AgentInfo("iql", _A + "iql:IQL", "offline", "offline", model_rollouts=True),
-        AgentInfo("riql", _A + "iql:RIQL", "offline", "offline", model_rollouts=True),
+        AgentInfo("riql", _A + "iql:RIQL", "offline", "offline", model_rollouts=True, normalize_observations=True),
         AgentInfo("td3bc", _A + "td3bc:TD3BC", "offline", "offline", model_rollouts=True),
-        AgentInfo("rebrac", _A + "td3bc:ReBRAC", "offline", "offline"),
+        AgentInfo("rebrac", _A + "td3bc:ReBRAC", "offline", "offline", batch_size=1024),
     ]
 }
 

@@ -142,7 +142,6 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
     env = dataset.metadata.get("env") or ""
     given = {
         "hidden_dims": pick("hidden_dims", (256, 256)),
-        "batch_size": pick("batch_size", 256),
         "num_critics": num_critics,
         "num_min_critics": min(2, num_critics),
         "critic_layer_norm": bool(pick("layer_norm", False)),
@@ -158,6 +157,7 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         online_steps=args.online_steps,
         eval_every=eval_every_or_default(args.eval_every, args.online_steps),
         warmup_steps=args.warmup_steps,
+        batch_size=pick("batch_size", 256),
         online_batch_size=args.online_batch_size,
         online_utd=args.utd,
         offline_fraction=args.offline_fraction,

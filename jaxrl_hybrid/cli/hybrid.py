@@ -70,12 +70,11 @@ def build_hybrid_config(args: Hybrid):
     if args.method == "h2o":
         agent = H2OConfig(
             hidden_dims=args.hidden_dims,
-            batch_size=args.batch_size,
             discriminator=DiscriminatorConfig(hidden_dims=args.disc_hidden_dims),
             dynamics=DynamicsConfig(hidden_dims=args.model_hidden_dims, max_epochs=args.model_epochs),
         )
     else:
-        agent = SACConfig(hidden_dims=args.hidden_dims, batch_size=args.batch_size)
+        agent = SACConfig(hidden_dims=args.hidden_dims)
     return HybridConfig(
         method=args.method,
         shift=args.shift,
@@ -87,6 +86,7 @@ def build_hybrid_config(args: Hybrid):
         buffer_size=args.buffer_size,
         num_eval_episodes=args.num_eval_episodes,
         real_fraction=args.real_fraction,
+        batch_size=args.batch_size,
         agent=agent,
         dataset=args.dataset,
     )

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import tyro
 
-from jaxrl_hybrid.agents.registry import OFFLINE, TRAINABLE, agent_class
+from jaxrl_hybrid.agents.registry import OFFLINE, ON_POLICY, TRAINABLE, agent_class
 from jaxrl_hybrid.cli.options import (
     RunOptions,
     check_out_early,
@@ -134,8 +134,6 @@ def agent_config(args: Train, env: str):
     fields = {f.name for f in dataclasses.fields(cls)}
     given = {
         "hidden_dims": args.hidden_dims,
-        "batch_size": args.batch_size,
-        "utd": args.utd,
         "num_critics": args.num_critics,
         "critic_layer_norm": args.layer_norm,
         "layer_norm": args.layer_norm,
@@ -190,6 +188,8 @@ def build_config(args: Train, dataset=None):
             total_steps=args.updates,
             eval_every=eval_every_or_default(args.eval_every, args.updates),
             num_eval_episodes=args.num_eval_episodes,
+            batch_size=args.batch_size,
+            utd=args.utd,
             agent=agent_config(args, env),
             dataset=args.dataset,
             model_rollouts=rollouts,
@@ -199,7 +199,9 @@ def build_config(args: Train, dataset=None):
     if args.model_rollouts:
         raise ValueError(f"--model-rollouts augments offline datasets; --algo {args.algo} trains online")
     env = args.env if args.env is not None else DEFAULT_ENV
-    on_policy = args.algo == "ppo"
+    on_policy = args.algo in ON_POLICY
+    if on_policy and (args.batch_size is not None or args.utd != 1):
+        raise ValueError(f"--batch-size and --utd are off-policy settings; --algo {args.algo} sets its own minibatches")
     return TrainConfig(
         algo=args.algo,
         env=env,
@@ -210,6 +212,8 @@ def build_config(args: Train, dataset=None):
         buffer_size=args.buffer_size,
         eval_every=eval_every_or_default(args.eval_every, args.total_steps),
         num_eval_episodes=args.num_eval_episodes,
+        batch_size=args.batch_size,
+        utd=args.utd,
         agent=agent_config(args, env),
     )
 

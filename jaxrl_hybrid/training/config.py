@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from jaxrl_hybrid.agents.registry import agent_info
 from jaxrl_hybrid.envs.names import DEFAULT_ENV  # noqa: F401  (re-exported for the loops)
 
 
@@ -19,6 +20,11 @@ class TrainConfig:
     `total_steps` and `eval_every` count updates, and evaluation runs in the env (and
     dynamics) the dataset's metadata names; with `model_rollouts` their batches also mix in
     short rollouts of a learned dynamics model (`jaxrl_hybrid.models.rollouts`).
+
+    Loop settings: every agent update gets `utd` minibatches of `batch_size` transitions
+    (one critic step each); offline loops first `normalize_observations` by the dataset's
+    statistics. None takes the algorithm's paper default (`agents.registry`: batch 256,
+    ReBRAC 1024; RIQL normalises); on-policy agents set their own minibatches (batch_size None).
     """
 
     algo: str = "sac"
@@ -30,14 +36,28 @@ class TrainConfig:
     buffer_size: int = 100_000
     eval_every: int = 2_000
     num_eval_episodes: int = 10
+    batch_size: int | None = None
+    utd: int = 1
+    normalize_observations: bool | None = None
     agent: Any = None
     dataset: str | None = None
     model_rollouts: Any = None  # models.rollouts.ModelRollouts: MBPO/MOPO augmentation of offline batches
 
     def __post_init__(self):
-        for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes"):
+        info = agent_info(self.algo)
+        if self.batch_size is None:
+            object.__setattr__(self, "batch_size", info.batch_size)
+        elif info.batch_size is None:
+            raise ValueError(f"TrainConfig.batch_size: {self.algo} sets its own minibatches in its agent config")
+        if self.normalize_observations is None:
+            object.__setattr__(self, "normalize_observations", info.normalize_observations)
+        elif self.normalize_observations and info.loop != "offline":
+            raise ValueError(f"TrainConfig.normalize_observations is an offline-loop setting; {self.algo} is online")
+        for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes", "utd"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"TrainConfig.batch_size must be >= 1, got {self.batch_size}")
         if self.learning_starts < 0:
             raise ValueError(f"TrainConfig.learning_starts must be >= 0, got {self.learning_starts}")
 

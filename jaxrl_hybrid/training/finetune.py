@@ -79,9 +79,10 @@ class FinetuneConfig:
     default. `pretrain_updates` offline updates are evaluated every `pretrain_eval_every`
     (default: a fifth of them). Online, `online_steps` env steps per seed include the
     `warmup_steps` without updates (default: WSRL 5000 frozen-policy steps, SAC 1000 random
-    steps, else 0), with an evaluation every `eval_every` steps after the warm-up. Online
-    minibatches are `online_batch_size` x `online_utd` (default: WSRL's 1024 x 4, else the
-    agent's own). WSRL's default agent is Cal-QL with WSRL's critic ensemble (`WSRL_CRITICS`).
+    steps, else 0), with an evaluation every `eval_every` steps after the warm-up. Pretraining
+    updates get `utd` minibatches of `batch_size` rows (default: the pretrained algorithm's, 256);
+    online ones `online_utd` of `online_batch_size` (default: WSRL's 4 x 1024, else the
+    pretraining ones). WSRL's default agent is Cal-QL with WSRL's critic ensemble (`WSRL_CRITICS`).
     """
 
     method: str = "wsrl"
@@ -91,6 +92,8 @@ class FinetuneConfig:
     online_steps: int = 20_000
     eval_every: int = 1_000
     warmup_steps: int | None = None
+    batch_size: int | None = None
+    utd: int = 1
     online_batch_size: int | None = None
     online_utd: int | None = None
     offline_fraction: float = 0.5
@@ -105,8 +108,9 @@ class FinetuneConfig:
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f"FinetuneConfig.method must be one of {METHODS}, got {self.method!r}")
-        for name in ("online_steps", "eval_every", "num_envs", "buffer_size", "num_eval_episodes", "moorl_inner_steps"):
-            if getattr(self, name) < 1:
+        for name in ("online_steps", "eval_every", "num_envs", "buffer_size", "num_eval_episodes", "moorl_inner_steps",
+                     "utd", "batch_size", "online_batch_size", "online_utd"):  # fmt: skip
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"FinetuneConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.pretrain_updates < 0:
             raise ValueError(f"FinetuneConfig.pretrain_updates must be >= 0, got {self.pretrain_updates}")
@@ -132,6 +136,23 @@ class FinetuneConfig:
         if self.pretrain_eval_every is not None:
             return self.pretrain_eval_every
         return self.pretrain_updates // 5 if self.pretrain_updates % 5 == 0 else self.pretrain_updates
+
+    @property
+    def resolved_batch_size(self) -> int:
+        """Pretraining minibatch rows: `batch_size`, else the pretrained algorithm's default."""
+        from jaxrl_hybrid.agents.registry import agent_info
+
+        if self.batch_size is not None:
+            return self.batch_size
+        algo = pretrain_algo(self)
+        return agent_info(algo).batch_size if algo is not None else agent_info("sac").batch_size
+
+    @property
+    def online_shape(self) -> tuple[int, int]:
+        """(utd, batch_size) of the online updates."""
+        defaults = WSRL_ONLINE if self.method == "wsrl" else {}
+        batch_size = self.online_batch_size or defaults.get("online_batch_size") or self.resolved_batch_size
+        return self.online_utd or defaults.get("online_utd") or self.utd, batch_size
 
     @property
     def resolved_warmup_steps(self) -> int:
@@ -166,21 +187,11 @@ def pretrain_algo(config: FinetuneConfig) -> str | None:
 def _online_agent(config: FinetuneConfig, spec):
     """The agent that acts and learns online: SAC for wsrl/moorl/sac (the pretrained
     CQL/Cal-QL state has SAC's structure), else the pretrained algorithm itself."""
-    from jaxrl_hybrid.agents import AGENTS, SAC, SACConfig
+    from jaxrl_hybrid.agents import AGENTS, SAC
 
     cfg = config.agent_config
-    defaults = WSRL_ONLINE if config.method == "wsrl" else {}
-    batch_size = config.online_batch_size or defaults.get("online_batch_size") or cfg.batch_size
-    utd = config.online_utd or defaults.get("online_utd") or cfg.utd
-    cfg = dataclasses.replace(cfg, batch_size=batch_size, utd=utd)
     if config.method in ("wsrl", "moorl", "sac"):
-        shared = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(SACConfig) if hasattr(cfg, f.name)}
-        return SAC(SACConfig(**shared), spec)
-    if getattr(cfg, "normalize_observations", False):
-        raise NotImplementedError(
-            f"fine-tuning {config.method} with normalize_observations=True: online transitions would need the "
-            "offline normaliser; set normalize_observations=False"
-        )
+        return SAC(cfg, spec)  # a CQL / Cal-QL config is a SACConfig: its SAC part builds the agent
     return AGENTS[config.method](cfg, spec)
 
 
@@ -199,13 +210,20 @@ def reptile_step(meta, adapted, meta_lr: float):
     return adapted.replace(actor=actor, critic=critic)
 
 
-def moorl_learn(agent, dataset: Dataset, num_updates: int, inner_steps: int, meta_lr: float, offline_prob: float):
+def moorl_learn(
+    agent,
+    dataset: Dataset,
+    num_updates: int,
+    inner_steps: int,
+    meta_lr: float,
+    offline_prob: float,
+    shape: tuple[int, int],
+):
     """MOORL's meta-update per env step: pick the offline or online buffer (probability
     `offline_prob` for offline), `inner_steps` SAC updates from the meta-state on it, then
     a Reptile step of size `meta_lr`. Returns `learn` and reports `moorl_offline` (the share
-    of meta-steps that adapted on offline data)."""
-    cfg = agent.config
-    shape = (inner_steps, cfg.utd, cfg.batch_size)
+    of meta-steps that adapted on offline data). `shape` is (utd, batch_size) of each update."""
+    shape = (inner_steps, *shape)
 
     def learn(agent_state, buffer, keys, hparams):
         def meta_step(meta, k_sample, k_inner):
@@ -299,6 +317,8 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
             total_steps=config.pretrain_updates,
             eval_every=config.resolved_pretrain_eval_every,
             num_eval_episodes=config.num_eval_episodes,
+            batch_size=config.resolved_batch_size,
+            utd=config.utd,
             agent=config.agent_config,
         )
         pretrain = make_offline_program(pretrain_agent, dataset, env, env_params, pretrain_config)
@@ -312,7 +332,7 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
         num_envs,
     )
     if config.method in KEEPS_DATA:
-        learn = mixed_learn(online_agent, dataset, num_envs, config.offline_fraction)
+        learn = mixed_learn(online_agent, dataset, num_envs, config.offline_fraction, config.online_shape)
     elif config.method == "moorl":
         learn = moorl_learn(
             online_agent,
@@ -321,9 +341,10 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
             config.moorl_inner_steps,
             config.moorl_meta_lr,
             config.moorl_offline_prob,
+            config.online_shape,
         )
     else:
-        learn = replay_learn(online_agent, num_envs)
+        learn = replay_learn(online_agent, num_envs, config.online_shape)
     start, run_chunk = make_online_phase(
         online_agent,
         env,

@@ -31,9 +31,10 @@ HYBRID_METHODS = ("h2o", "sac-mix", "sac-sim")
 class HybridConfig:
     """Static description of a hybrid run (the seed and traced hparams are separate).
 
-    `total_steps`, `learning_starts` and `eval_every` count simulator env steps. `agent` is a
-    SACConfig or H2OConfig whose network and batch settings are used (None: defaults); `gap`
-    and `real_fraction` override the H2O ones.
+    `total_steps`, `learning_starts` and `eval_every` count simulator env steps. Every update
+    gets `utd` minibatches of `batch_size` rows, `real_fraction` of them real. `agent` is the
+    agent's config: an H2OConfig for "h2o" (None: H2O's defaults; `gap` and `real_fraction`
+    override its own), a SACConfig (an H2OConfig's SAC part will do) for the SAC methods.
     """
 
     method: str = "h2o"
@@ -46,15 +47,23 @@ class HybridConfig:
     buffer_size: int = 100_000
     num_eval_episodes: int = 10
     real_fraction: float = 0.5
+    batch_size: int = 256
+    utd: int = 1
     agent: Any = None
     dataset: str | None = None
 
     def __post_init__(self):
         if self.method not in HYBRID_METHODS:
             raise ValueError(f"HybridConfig.method must be one of {HYBRID_METHODS}, got {self.method!r}")
-        for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes"):
+        for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes", "batch_size", "utd"):
             if getattr(self, name) < 1:
                 raise ValueError(f"HybridConfig.{name} must be >= 1, got {getattr(self, name)}")
+        n_real = int(round(self.batch_size * self.real_fraction))
+        if self.method != "sac-sim" and not 0 < n_real < self.batch_size:
+            raise ValueError(
+                f"HybridConfig: batch_size={self.batch_size} with real_fraction={self.real_fraction} "
+                "leaves no real or no sim rows"
+            )
 
     @property
     def algo(self) -> str:
@@ -74,22 +83,18 @@ class HybridConfig:
 
 
 def hybrid_agent(config: HybridConfig, spec):
-    """H2O for "h2o" (gap and real fraction from `config`), else SAC; shared fields carried over."""
+    """H2O for "h2o" (gap and real fraction from `config`), else SAC, on `config.agent`."""
     from jaxrl_hybrid.agents import SAC, SACConfig
     from jaxrl_hybrid.agents.h2o import H2O, H2OConfig
 
-    given = config.agent if config.agent is not None else SACConfig()
-    target = H2OConfig if config.method == "h2o" else SACConfig
-    if isinstance(given, target):
-        cfg = given
-    else:
-        shared = {f.name: getattr(given, f.name) for f in dataclasses.fields(SACConfig)}
-        if target is H2OConfig:
-            shared.pop("backup_entropy")  # H2O's backup has no entropy term unless asked in an H2OConfig
-        cfg = target(**shared)
     if config.method == "h2o":
-        cfg = dataclasses.replace(cfg, gap=config.gap, real_fraction=config.real_fraction)
-        return H2O(cfg, spec)
+        cfg = config.agent if config.agent is not None else H2OConfig()
+        if not isinstance(cfg, H2OConfig):
+            raise ValueError(f"HybridConfig.agent: method 'h2o' needs an H2OConfig, got a {type(cfg).__name__}")
+        return H2O(dataclasses.replace(cfg, gap=config.gap, real_fraction=config.real_fraction), spec)
+    cfg = config.agent if config.agent is not None else SACConfig()
+    if not isinstance(cfg, SACConfig):
+        raise ValueError(f"HybridConfig.agent: method {config.method!r} needs a SACConfig, got a {type(cfg).__name__}")
     return SAC(cfg, spec)
 
 
@@ -121,7 +126,7 @@ def make_hybrid_program(config: HybridConfig, dataset: Dataset) -> TrainProgram:
     if config.method == "sac-sim":
         learn = None  # replay samples only
     else:
-        learn = mixed_learn(agent, dataset, config.num_envs, config.real_fraction)
+        learn = mixed_learn(agent, dataset, config.num_envs, config.real_fraction, (config.utd, config.batch_size))
     init_agent = None
     if config.method == "h2o" and config.gap == "model":
 

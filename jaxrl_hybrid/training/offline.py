@@ -65,14 +65,13 @@ def dataset_env(dataset: Dataset, source: str = "the dataset", env: str | None =
 
 def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, config) -> TrainProgram:
     """`config.total_steps` updates in chunks of `config.eval_every`, evaluated in `env`."""
-    agent_cfg = agent.config
-    if getattr(agent_cfg, "normalize_observations", False):
+    if config.normalize_observations:
         normalizer = obs_normalizer(dataset)
         dataset = normalize_observations(dataset, normalizer)
         actor = NormalizedAgent(agent, normalizer)
     else:
         actor = agent
-    rollouts = getattr(config, "model_rollouts", None)
+    rollouts = config.model_rollouts
     if rollouts is not None:
         _check_rollouts(agent.name, dataset)
     updates_per_chunk = config.eval_every
@@ -81,7 +80,7 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
         raise ValueError(
             f"total_steps={config.total_steps} updates is less than one chunk of eval_every={config.eval_every}"
         )
-    shape = (agent_cfg.utd, agent_cfg.batch_size)
+    shape = (config.utd, config.batch_size)
 
     def init(key, hparams) -> OfflineRunner:
         key, key_agent = jax.random.split(key)

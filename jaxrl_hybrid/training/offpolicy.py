@@ -48,9 +48,8 @@ def scan_updates(update_fn, agent_state, keys: tuple[jax.Array, jax.Array], num_
     return state, jax.tree.map(jnp.mean, metrics)
 
 
-def replay_learn(agent, num_updates: int) -> Learn:
-    """`num_updates` agent updates, each on `(utd, batch_size)` transitions sampled from the buffer."""
-    shape = (agent.config.utd, agent.config.batch_size)
+def replay_learn(agent, num_updates: int, shape: tuple[int, int]) -> Learn:
+    """`num_updates` agent updates, each on `shape` = (utd, batch_size) transitions sampled from the buffer."""
 
     def learn(agent_state, buffer, keys, hparams):
         def one_update(state, k_sample, k_update):
@@ -61,9 +60,9 @@ def replay_learn(agent, num_updates: int) -> Learn:
     return learn
 
 
-def mixed_learn(agent, dataset, num_updates: int, offline_fraction: float) -> Learn:
-    """Updates on batches with an exact `offline_fraction` of offline rows first (replay.sample_mixed)."""
-    shape = (agent.config.utd, agent.config.batch_size)
+def mixed_learn(agent, dataset, num_updates: int, offline_fraction: float, shape: tuple[int, int]) -> Learn:
+    """Updates on (utd, batch_size) `shape` batches with an exact `offline_fraction` of offline rows
+    first (replay.sample_mixed)."""
 
     def learn(agent_state, buffer, keys, hparams):
         def one_update(state, k_sample, k_update):
@@ -86,7 +85,7 @@ def make_online_phase(
     num_eval_episodes: int,
     warmup_iters: int,
     warmup_policy: str = "random",
-    learn: Learn | None = None,
+    learn: Learn,
     mc_gamma: float | None = None,
     eval_params: Any = None,
 ):
@@ -96,7 +95,7 @@ def make_online_phase(
     that fill the buffer without any update, acting uniformly at random
     (`warmup_policy="random"`) or with the agent's own stochastic policy (`"agent"`, WSRL's
     frozen-policy warm-up). Every iteration of `run_chunk` then steps the envs once and calls
-    `learn` (default: `num_envs` updates on replay samples). With `mc_gamma`, the buffer also
+    `learn` (e.g. `replay_learn(agent, num_envs, shape)`). With `mc_gamma`, the buffer also
     stores each transition's discounted Monte-Carlo return-to-go, written back when its
     episode ends (-inf, "unknown", until then), as Cal-QL's bound needs. Evaluation runs
     with `eval_params` (default `env_params`): a simulator-trained agent is scored in the real
@@ -106,7 +105,6 @@ def make_online_phase(
         raise ValueError(f"warmup_policy must be 'random' or 'agent', got {warmup_policy!r}")
     spec = env.spec
     train_env = wrap_for_training(env)
-    learn = learn or replay_learn(agent, num_envs)
     if mc_gamma is not None and buffer_size < spec.max_episode_steps * num_envs:
         raise ValueError(
             f"buffer_size={buffer_size} cannot hold one episode of every env ({spec.max_episode_steps} steps x "
@@ -221,7 +219,8 @@ def make_offpolicy_program(
 
     The first `config.learning_starts` steps take uniform random actions and make no update
     (done in `init`); afterwards every iteration steps `num_envs` envs once and calls `learn`
-    (default: `num_envs` agent updates, each of `utd` critic minibatches, on replay samples).
+    (default: `num_envs` agent updates, each on `config.utd` minibatches of `config.batch_size`
+    replay samples).
     `init_agent(key)` (default `agent.init`) makes the starting agent state; evaluation runs
     with `eval_params` (default `env_params`).
     """
@@ -238,7 +237,7 @@ def make_offpolicy_program(
         iters_per_chunk=iters_per_chunk,
         num_eval_episodes=config.num_eval_episodes,
         warmup_iters=warmup_iters,
-        learn=learn,
+        learn=learn or replay_learn(agent, num_envs, (config.utd, config.batch_size)),
         eval_params=eval_params,
     )
     init_agent = init_agent or agent.init

@@ -26,9 +26,6 @@ from jaxrl_hybrid.types import EnvSpec
 class BCConfig:
     hidden_dims: tuple[int, ...] = (256, 256)
     layer_norm: bool = False
-    batch_size: int = 256
-    utd: int = 1
-    normalize_observations: bool = False
 
 
 @struct.dataclass

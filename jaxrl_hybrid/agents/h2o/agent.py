@@ -92,17 +92,19 @@ class H2O(SAC):
     def weights(self, state: H2OState, minibatch: Batch) -> jax.Array:
         """Per-row TD-loss weights making the batch mean equal mean_real + mean_sim(w * .)."""
         cfg = self.config
-        n_real, n_sim = cfg.num_real, cfg.batch_size - cfg.num_real
+        batch_size = minibatch.obs.shape[0]
+        n_real = cfg.num_real(batch_size)
+        n_sim = batch_size - n_real
         w = self.sim_weights(state, split_rows(minibatch, n_real)[1])
-        return jnp.concatenate([jnp.full((n_real,), cfg.batch_size / n_real), w * (cfg.batch_size / n_sim)])
+        return jnp.concatenate([jnp.full((n_real,), batch_size / n_real), w * (batch_size / n_sim)])
 
     def update(self, state: H2OState, batch: Batch, key, hparams: H2OHParams):
         key_disc, key_sac = jax.random.split(key)
         metrics = {}
         if self.config.gap == "discriminator":
-            real, sim = split_rows(jax.tree.map(lambda x: x[-1], batch), self.config.num_real)
+            real, sim = split_rows(jax.tree.map(lambda x: x[-1], batch), self.config.num_real(batch.obs.shape[-2]))
             disc, metrics = self.discriminators.update(state.disc, real, sim, key_disc, hparams.disc_lr)
             state = state.replace(disc=disc)
         state, sac_metrics = sac_update.update(self, state, batch, key_sac, hparams)
-        sim = split_rows(jax.tree.map(lambda x: x[-1], batch), self.config.num_real)[1]
+        sim = split_rows(jax.tree.map(lambda x: x[-1], batch), self.config.num_real(batch.obs.shape[-2]))[1]
         return state, {**metrics, **sac_metrics, "h2o_weight": self.sim_weights(state, sim).mean()}

@@ -41,16 +41,15 @@ class H2OConfig(SACConfig):
             raise ValueError(f"H2OConfig.gap must be one of {GAP_KINDS}, got {self.gap!r}")
         if not 0.0 < self.real_fraction < 1.0:
             raise ValueError(f"H2OConfig.real_fraction must be in (0, 1), got {self.real_fraction}")
-        n_real = int(round(self.batch_size * self.real_fraction))
-        if not 0 < n_real < self.batch_size:
-            raise ValueError(
-                f"batch_size={self.batch_size} with real_fraction={self.real_fraction} leaves no real or no sim rows"
-            )
 
-    @property
-    def num_real(self) -> int:
-        """Real rows at the front of every minibatch (static)."""
-        return int(round(self.batch_size * self.real_fraction))
+    def num_real(self, batch_size: int) -> int:
+        """Real rows at the front of a minibatch of `batch_size` rows (static); both halves non-empty."""
+        n_real = int(round(batch_size * self.real_fraction))
+        if not 0 < n_real < batch_size:
+            raise ValueError(
+                f"batch_size={batch_size} with real_fraction={self.real_fraction} leaves no real or no sim rows"
+            )
+        return n_real
 
 
 @struct.dataclass

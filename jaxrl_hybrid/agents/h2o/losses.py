@@ -27,7 +27,7 @@ def weighted_td_loss(critic_params, agent, state, batch: Batch, target, hparams)
 
 def gap_penalty(agent, state, batch: Batch, key, hparams):
     """`regulariser(params)`: per-member beta * (logsumexp_sim(Q + log omega) - mean_real Q)."""
-    n_real = agent.config.num_real
+    n_real = agent.config.num_real(batch.obs.shape[0])
     sim = jax.tree.map(lambda x: x[n_real:], batch)
     u = agent.gap(state, key, sim.obs, sim.action, sim.next_obs)
     log_omega = jnp.log(u) - jnp.log(u.sum())

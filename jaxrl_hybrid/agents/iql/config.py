@@ -25,24 +25,21 @@ class IQLConfig:
     num_critics: int = 2
     critic_layer_norm: bool = False
     critic_loss: CriticLoss = CriticLoss()
-    batch_size: int = 256
-    utd: int = 1
     ensemble_quantile: bool = False
-    normalize_observations: bool = False
 
     def __post_init__(self):
-        if self.utd < 1 or self.batch_size < 1 or self.num_critics < 1:
-            raise ValueError("utd, batch_size and num_critics must be >= 1")
+        if self.num_critics < 1:
+            raise ValueError(f"num_critics must be >= 1, got {self.num_critics}")
 
 
 @dataclasses.dataclass(frozen=True)
 class RIQLConfig(IQLConfig):
-    """RIQL's defaults: 5 critics, quantile target, Huber Q loss, normalised observations."""
+    """RIQL's defaults: 5 critics, quantile target, Huber Q loss (its normalised observations
+    are a loop setting: `agents.registry`)."""
 
     num_critics: int = 5
     critic_loss: CriticLoss = CriticLoss("huber")
     ensemble_quantile: bool = True
-    normalize_observations: bool = True
 
 
 @struct.dataclass

@@ -17,8 +17,8 @@ class SACConfig:
     """Static SAC settings (Haarnoja et al., 2018; ensemble/UTD as in REDQ and WSRL).
 
     `num_min_critics` members, drawn at random each update, give the min in the TD target
-    (2 of 2 is clipped double-Q). `utd` critic updates run per `update` call, each on its
-    own minibatch; the actor and temperature are updated once per call.
+    (2 of 2 is clipped double-Q). Each `update` call makes one critic step per minibatch along
+    the batch's leading axis (the loop's `utd`), then one actor and one temperature step.
     """
 
     hidden_dims: tuple[int, ...] = (256, 256)
@@ -28,8 +28,6 @@ class SACConfig:
     actor_layer_norm: bool = False
     activation: str = "relu"  # hidden layers of actor and critics: relu, swish, tanh, gelu, elu
     critic_loss: CriticLoss = CriticLoss()
-    batch_size: int = 256
-    utd: int = 1
     init_temperature: float = 1.0
     backup_entropy: bool = True
 
@@ -39,8 +37,6 @@ class SACConfig:
             raise ValueError(
                 f"num_min_critics must be in [1, num_critics={self.num_critics}], got {self.num_min_critics}"
             )
-        if self.utd < 1 or self.batch_size < 1:
-            raise ValueError(f"utd and batch_size must be >= 1, got {self.utd}, {self.batch_size}")
 
 
 @struct.dataclass

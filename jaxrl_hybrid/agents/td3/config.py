@@ -20,13 +20,11 @@ class TD3Config:
     critic_layer_norm: bool = False
     actor_layer_norm: bool = False
     critic_loss: CriticLoss = CriticLoss()
-    batch_size: int = 256
-    utd: int = 1
     policy_delay: int = 2
 
     def __post_init__(self):
-        if self.policy_delay < 1 or self.utd < 1 or self.num_critics < 1:
-            raise ValueError("policy_delay, utd and num_critics must be >= 1")
+        if self.policy_delay < 1 or self.num_critics < 1:
+            raise ValueError("policy_delay and num_critics must be >= 1")
 
 
 @struct.dataclass

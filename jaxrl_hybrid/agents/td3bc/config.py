@@ -27,12 +27,12 @@ class TD3BCConfig(TD3Config):
 
 @dataclasses.dataclass(frozen=True)
 class ReBRACConfig(TD3BCConfig):
-    """ReBRAC's static defaults: LayerNorm critic and actor, three 256 layers, batch 1024."""
+    """ReBRAC's static defaults: LayerNorm critic and actor, three 256 layers (its batch of 1024
+    is a loop setting: `agents.registry`)."""
 
     hidden_dims: tuple[int, ...] = (256, 256, 256)
     critic_layer_norm: bool = True
     actor_layer_norm: bool = True
-    batch_size: int = 1024
     critic_bc: bool = True
 
 

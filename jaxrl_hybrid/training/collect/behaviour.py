@@ -131,7 +131,7 @@ class SACRun:
 def _sac_config(config: CollectConfig):
     from jaxrl_hybrid.agents import SACConfig
 
-    return SACConfig(hidden_dims=config.hidden_dims, batch_size=config.batch_size)
+    return SACConfig(hidden_dims=config.hidden_dims)
 
 
 def train_sac(config: CollectConfig, key: jax.Array, stream: TextIO | None = sys.stderr) -> SACRun:
@@ -154,6 +154,7 @@ def train_sac(config: CollectConfig, key: jax.Array, stream: TextIO | None = sys
         buffer_size=train_steps,
         eval_every=snapshot_every,
         num_eval_episodes=5,
+        batch_size=config.batch_size,
         agent=_sac_config(config),
     )
     program = make_program(train_config)
