@@ -19,8 +19,8 @@ def _cli_imports(folder: Path) -> dict[str, set[str]]:
     """file -> the jaxrl_hybrid.cli modules it imports."""
     found: dict[str, set[str]] = {}
     for path in sorted(folder.rglob("*.py")):
-        if ".venv" in path.parts:
-            continue
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue  # .venv, the benchmarks' peer venvs (.venv-d3rlpy...) and other hidden folders
         for node in ast.walk(ast.parse(path.read_text())):
             names = []
             if isinstance(node, ast.ImportFrom) and node.module:
