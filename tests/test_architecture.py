@@ -113,6 +113,13 @@ def test_loop_settings_live_in_the_loop_configs():
     defaults = {algo: TrainConfig(algo=algo) for algo in ("sac", "rebrac", "riql", "iql", "ppo")}
     assert [defaults[a].batch_size for a in defaults] == [256, 1024, 256, 256, None]
     assert [defaults[a].normalize_observations for a in defaults] == [False, False, True, False, False]
+    assert [defaults[a].reward_scale for a in defaults] == ["none", "none", "return_range", "return_range", "none"]
+    with pytest.raises(ValueError, match="reward_scale is an offline-loop setting"):
+        TrainConfig(algo="sac", reward_scale="return_range")
+    with pytest.raises(ValueError, match="reward_scale must be 'none', 'return_range' or a positive number"):
+        TrainConfig(algo="iql", reward_scale="max")
+    assert FinetuneConfig(method="iql").resolved_reward_scale == "return_range"
+    assert FinetuneConfig(method="wsrl").resolved_reward_scale == "none"
     assert TrainConfig(algo="rebrac", batch_size=64, utd=3).batch_size == 64
     with pytest.raises(ValueError, match="ppo sets its own minibatches"):
         TrainConfig(algo="ppo", batch_size=64)

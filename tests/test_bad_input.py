@@ -55,6 +55,10 @@ CASES = {
         ["train", "--algo", "iql", "--dataset", "{tmp}/short.hdf5"],
         "{tmp}/short.hdf5: 'actions' has 399 rows, expected 400",
     ),
+    "reward_scale_not_a_scale": (
+        ["train", "--algo", "iql", "--dataset", "{tmp}/pend.hdf5", "--reward-scale", "-2"],
+        "--reward-scale -2: expected none, return_range or a positive number",
+    ),
     "batch_size_for_ppo": (
         ["train", "--algo", "ppo", "--batch-size", "64"],
         "--batch-size and --utd are off-policy settings; --algo ppo sets its own minibatches",

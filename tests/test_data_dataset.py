@@ -10,6 +10,7 @@ from jaxrl_hybrid.data import (
     normalize_observations,
     normalized_score,
     obs_normalizer,
+    reward_scale_factor,
     sample,
     scale_rewards,
 )
@@ -93,3 +94,19 @@ def test_normalisation_reward_scaling_and_score():
     assert normalized_score(50.0, random_return=0.0, expert_return=200.0) == 25.0
     with pytest.raises(ValueError, match="undefined"):
         normalized_score(1.0, 3.0, 3.0)
+
+
+def test_reward_scale_factor_is_iqls_return_range_rule():
+    """Episodes (split at terminals and timeouts) return 6, 15, 15 and 19: IQL's scale is
+    1000 / (19 - 6); "none" is 1, a number is itself, anything else is refused by name."""
+    ds = from_arrays(**make_arrays(), gamma=0.5)
+    np.testing.assert_allclose(np.sort(episode_returns(ds)), [6, 15, 15, 19])
+    assert reward_scale_factor(ds, "return_range") == pytest.approx(1000 / 13)
+    assert reward_scale_factor(ds, "none") == 1.0 and reward_scale_factor(ds, 0.25) == 0.25
+    with pytest.raises(ValueError, match="must be one of"):
+        reward_scale_factor(ds, "minmax")
+    with pytest.raises(ValueError, match="must be > 0"):
+        reward_scale_factor(ds, -1.0)
+    flat = from_arrays(**{**make_arrays(), "rewards": np.zeros(10, np.float32)}, gamma=0.5)
+    with pytest.raises(ValueError, match="all return 0"):
+        reward_scale_factor(flat, "return_range")

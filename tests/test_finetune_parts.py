@@ -16,7 +16,7 @@ from helpers import toy_pendulum_dataset
 from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, SACConfig
 from jaxrl_hybrid.agents.common import ModelState
 from jaxrl_hybrid.agents.sac import SACState
-from jaxrl_hybrid.data import discounted_returns_to_go, from_arrays
+from jaxrl_hybrid.data import discounted_returns_to_go, from_arrays, reward_scale_factor
 from jaxrl_hybrid.training import replay
 from jaxrl_hybrid.training.finetune import (
     METHODS,
@@ -192,3 +192,51 @@ def test_wsrl_defaults_are_the_papers(toy_dataset):
     hp = program.default_hparams
     assert (float(hp.actor_lr), float(hp.critic_lr)) == pytest.approx((1e-4, 3e-4))
     assert program.pretrain.total_env_steps == 10_000
+
+
+def test_reward_scale_multiplies_offline_and_online_rewards_alike(toy_dataset):
+    """IQL fine-tuning scales by its paper's return-range rule; an explicit factor reaches the
+    online transitions too (same warm-up, twice the stored rewards)."""
+    iql = FinetuneConfig(method="iql", agent=IQLConfig(hidden_dims=(8,)), batch_size=4, pretrain_updates=20,
+                         online_steps=300, eval_every=100, buffer_size=400, num_eval_episodes=1)  # fmt: skip
+    assert make_finetune_program(iql, toy_dataset).reward_scale == reward_scale_factor(toy_dataset, "return_range")
+    base = dict(method="sac", agent=SACConfig(hidden_dims=(8,)), batch_size=4, pretrain_updates=0, online_steps=300,
+                eval_every=100, warmup_steps=100, buffer_size=400, num_eval_episodes=1)  # fmt: skip
+    plain = make_finetune_program(FinetuneConfig(**base), toy_dataset)
+    scaled = make_finetune_program(FinetuneConfig(**base, reward_scale=2.0), toy_dataset)
+    assert (plain.reward_scale, scaled.reward_scale) == (1.0, 2.0)
+    key = jax.random.PRNGKey(0)
+    state = plain.fresh_agent(key)
+    r1 = np.asarray(jax.jit(plain.start_online)(state, key, plain.default_hparams).buffer.data.reward)
+    r2 = np.asarray(jax.jit(scaled.start_online)(state, key, scaled.default_hparams).buffer.data.reward)
+    assert np.any(r1[:100] != 0)
+    np.testing.assert_allclose(r2, 2.0 * r1, rtol=1e-6)
+
+
+def test_observation_normalised_agents_fine_tune_on_raw_buffers(toy_dataset):
+    """The online agent normalises inside act and update with the offline data's statistics:
+    replay and offline rows stay raw, the agent sees (obs - mean) / std."""
+    from jaxrl_hybrid.data import obs_normalizer
+    from jaxrl_hybrid.training.offline import NormalizedAgent
+
+    seen = {}
+
+    class Stub:
+        config, name = None, "stub"
+
+        def update(self, state, batch, key, hparams):
+            seen["obs"], seen["next_obs"] = batch.obs, batch.next_obs
+            return state, {}
+
+    norm = obs_normalizer(toy_dataset)
+    batch = _transition(6, 2.0)
+    NormalizedAgent(Stub(), norm).update(0, batch, None, None)
+    np.testing.assert_allclose(seen["obs"], (np.asarray(batch.obs) - norm.mean) / norm.std, rtol=1e-6)
+    np.testing.assert_allclose(seen["next_obs"], (np.asarray(batch.next_obs) - norm.mean) / norm.std, rtol=1e-6)
+    config = FinetuneConfig(method="iql", agent=IQLConfig(hidden_dims=(8,)), batch_size=4, pretrain_updates=20,
+                            online_steps=300, eval_every=100, buffer_size=400, num_eval_episodes=1,
+                            normalize_observations=True)  # fmt: skip
+    program = make_finetune_program(config, toy_dataset)
+    assert isinstance(program.online_agent, NormalizedAgent)
+    out = jax.eval_shape(jax.vmap(program.train), jax.random.split(jax.random.PRNGKey(0), 2))
+    assert out["metrics"]["eval_returns"].shape == (2, 3, 1)

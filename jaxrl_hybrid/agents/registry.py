@@ -43,8 +43,9 @@ class AgentInfo:
 
     The loop settings' paper defaults, which the loop configs (`TrainConfig`...) take when not
     given: `batch_size` of the off-policy and offline loops' minibatches (None: on-policy
-    agents set their own minibatches), and `normalize_observations` by the dataset's statistics
-    (offline loop).
+    agents set their own minibatches), `normalize_observations` by the dataset's statistics
+    and the dataset's `reward_scale` (offline loop; `data.reward_scale_factor`: IQL and RIQL
+    scale by 1000 / the episode-return range, as the IQL paper and CORL's IQL do).
     """
 
     name: str
@@ -55,6 +56,7 @@ class AgentInfo:
     model_rollouts: bool = False
     batch_size: int | None = 256
     normalize_observations: bool = False
+    reward_scale: str = "none"
 
     def load(self) -> type:
         module, _, cls = self.target.partition(":")
@@ -72,8 +74,16 @@ REGISTRY: dict[str, AgentInfo] = {
         AgentInfo("bc", _A + "bc:BC", "offline", "offline"),
         AgentInfo("cql", _A + "cql:CQL", "offline", "offline", model_rollouts=True),
         AgentInfo("calql", _A + "cql:CalQL", "offline", "offline"),
-        AgentInfo("iql", _A + "iql:IQL", "offline", "offline", model_rollouts=True),
-        AgentInfo("riql", _A + "iql:RIQL", "offline", "offline", model_rollouts=True, normalize_observations=True),
+        AgentInfo("iql", _A + "iql:IQL", "offline", "offline", model_rollouts=True, reward_scale="return_range"),
+        AgentInfo(
+            "riql",
+            _A + "iql:RIQL",
+            "offline",
+            "offline",
+            model_rollouts=True,
+            normalize_observations=True,
+            reward_scale="return_range",
+        ),
         AgentInfo("td3bc", _A + "td3bc:TD3BC", "offline", "offline", model_rollouts=True),
         AgentInfo("rebrac", _A + "td3bc:ReBRAC", "offline", "offline", batch_size=1024),
     ]

@@ -28,6 +28,7 @@ from jaxrl_hybrid.cli.options import (
     out_or_default,
     pairs,
     positive,
+    reward_scale_from,
     run_arguments,
 )
 
@@ -72,6 +73,12 @@ class Finetune(RunOptions):
     """online steps before the first update; default wsrl 5000 (frozen policy), sac 1000 (random), else 0"""
     offline_fraction: float = 0.5
     """calql / cql / iql: share of offline rows in every online minibatch"""
+    reward_scale: str | None = None
+    """multiply offline and online rewards alike by none | return_range | a number; default the
+    pretrained algorithm's (iql: return_range, else none)"""
+    normalize_observations: bool | None = None
+    """train on observations normalised by the offline data's statistics, offline and online (the
+    agent normalises; buffers stay raw); default the pretrained algorithm's (off for all)"""
     hidden_dims: tuple[int, ...] | None = None
     """network widths; default 256 256"""
     num_critics: int | None = None
@@ -161,6 +168,8 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         online_batch_size=args.online_batch_size,
         online_utd=args.utd,
         offline_fraction=args.offline_fraction,
+        reward_scale=reward_scale_from(args.reward_scale),
+        normalize_observations=args.normalize_observations,
         buffer_size=args.buffer_size,
         num_eval_episodes=args.num_eval_episodes,
         moorl_inner_steps=args.moorl_inner_steps,

@@ -119,6 +119,19 @@ def pairs(specs, flag: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+def reward_scale_from(value: str | None) -> str | float | None:
+    """--reward-scale: None (the algorithm's default), 'none', 'return_range' or a positive number."""
+    if value is None or value in ("none", "return_range"):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number > 0:
+        raise ValueError(f"--reward-scale {value}: expected none, return_range or a positive number")
+    return number
+
+
 def critic_loss_from(args, env: str):
     """`losses.CriticLoss` from the --critic-loss, --num-bins, --v-min and --v-max options;
     classification losses take the env's default value support unless both ends are given."""

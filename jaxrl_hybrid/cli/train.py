@@ -21,6 +21,7 @@ from jaxrl_hybrid.cli.options import (
     out_or_default,
     pairs,
     positive,
+    reward_scale_from,
     run_and_report,
 )
 from jaxrl_hybrid.envs.names import DEFAULT_ENV
@@ -92,6 +93,10 @@ class Train(RunOptions):
     model_hidden_dims: tuple[int, ...] = (200, 200, 200)
     """dynamics ensemble widths (--model-rollouts)"""
     model_epochs: int = 100
+    reward_scale: str | None = None
+    """offline: multiply the data's rewards by none | return_range (1000 / the episode-return range) | a
+    number; default the algorithm's (IQL and RIQL: return_range, as the IQL paper; others none).
+    Scores stay in the env's rewards"""
 
 
 def check_counts(args: Train) -> None:
@@ -190,6 +195,7 @@ def build_config(args: Train, dataset=None):
             num_eval_episodes=args.num_eval_episodes,
             batch_size=args.batch_size,
             utd=args.utd,
+            reward_scale=reward_scale_from(args.reward_scale),
             agent=agent_config(args, env),
             dataset=args.dataset,
             model_rollouts=rollouts,
@@ -198,6 +204,8 @@ def build_config(args: Train, dataset=None):
         raise ValueError(f"--algo {args.algo} trains online; --dataset is for the offline algorithms")
     if args.model_rollouts:
         raise ValueError(f"--model-rollouts augments offline datasets; --algo {args.algo} trains online")
+    if args.reward_scale is not None:
+        raise ValueError(f"--reward-scale scales offline datasets; --algo {args.algo} trains online")
     env = args.env if args.env is not None else DEFAULT_ENV
     on_policy = args.algo in ON_POLICY
     if on_policy and (args.batch_size is not None or args.utd != 1):

@@ -19,10 +19,12 @@ from jaxrl_hybrid.data.dataset import (
 from jaxrl_hybrid.data.io import load, save
 from jaxrl_hybrid.data.minari_io import minari_path, minari_root
 from jaxrl_hybrid.data.stats import (
+    REWARD_SCALES,
     ObsNormalizer,
     normalize_observations,
     normalized_score,
     obs_normalizer,
+    reward_scale_factor,
     scale_rewards,
 )
 
@@ -45,5 +47,7 @@ __all__ = [
     "obs_normalizer",
     "sample",
     "save",
+    "REWARD_SCALES",
+    "reward_scale_factor",
     "scale_rewards",
 ]

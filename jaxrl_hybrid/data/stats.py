@@ -41,6 +41,39 @@ def scale_rewards(dataset: Dataset, scale: float = 1.0, shift: float = 0.0) -> D
     return dataset.replace(rewards=rewards, returns_to_go=jnp.asarray(rtg))
 
 
+REWARD_SCALES = ("none", "return_range")
+
+
+def reward_scale_factor(dataset: Dataset, scale: str | float) -> float:
+    """The factor a dataset's rewards are multiplied by before training.
+
+    "none": 1. "return_range": 1000 / (max - min) of the dataset's episode returns, IQL's
+    scaling of the locomotion datasets (Kostrikov et al., 2022, appendix B; CORL's IQL), which
+    puts every task's per-step advantages on one scale for the AWR temperature. A number: that
+    factor. Evaluation returns and normalised scores are always in the env's own rewards.
+    """
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+        if not scale > 0:
+            raise ValueError(f"reward_scale must be > 0, got {scale}")
+        return float(scale)
+    if scale == "none":
+        return 1.0
+    if scale == "return_range":
+        import numpy as np
+
+        from jaxrl_hybrid.data.dataset import episode_returns
+
+        returns = episode_returns(dataset)
+        spread = float(np.max(returns) - np.min(returns))
+        if not spread > 0:
+            raise ValueError(
+                f"reward_scale 'return_range' needs episodes with different returns; the dataset's "
+                f"{len(returns)} episode(s) all return {float(returns[0]):.4g}"
+            )
+        return 1000.0 / spread
+    raise ValueError(f"reward_scale must be one of {REWARD_SCALES} or a positive number, got {scale!r}")
+
+
 def normalized_score(returns, random_return: float, expert_return: float):
     """D4RL's 100 * (R - R_random) / (R_expert - R_random)."""
     if expert_return == random_return:

@@ -102,6 +102,7 @@ def run_finetune(
     refs = program.reference_returns
     record = {
         "finetune": config.to_dict(),
+        "reward_scale_factor": program.reward_scale,
         "pretrain_algo": algo,
         "init_from": init_from,
         "dataset_fingerprint": fingerprint,

@@ -79,6 +79,7 @@ def run_experiment(
     keys = jnp.tile(seed_keys(seed, num_seeds), (num_groups, 1))
     record = {
         "train": config.to_dict(),
+        "reward_scale_factor": program.reward_scale,
         "dataset_fingerprint": fingerprint,
         "num_seeds": num_seeds,
         "seed": seed,

@@ -23,8 +23,11 @@ class TrainConfig:
 
     Loop settings: every agent update gets `utd` minibatches of `batch_size` transitions
     (one critic step each); offline loops first `normalize_observations` by the dataset's
-    statistics. None takes the algorithm's paper default (`agents.registry`: batch 256,
-    ReBRAC 1024; RIQL normalises); on-policy agents set their own minibatches (batch_size None).
+    statistics and multiply its rewards by `reward_scale` ("none", "return_range": 1000 / the
+    episode-return range, or a number; `data.reward_scale_factor`). None takes the algorithm's
+    paper default (`agents.registry`: batch 256, ReBRAC 1024; RIQL normalises; IQL and RIQL
+    scale by the return range); on-policy agents set their own minibatches (batch_size None).
+    Evaluation returns and normalised scores are always in the env's own rewards.
     """
 
     algo: str = "sac"
@@ -39,6 +42,7 @@ class TrainConfig:
     batch_size: int | None = None
     utd: int = 1
     normalize_observations: bool | None = None
+    reward_scale: str | float | None = None
     agent: Any = None
     dataset: str | None = None
     model_rollouts: Any = None  # models.rollouts.ModelRollouts: MBPO/MOPO augmentation of offline batches
@@ -53,6 +57,18 @@ class TrainConfig:
             object.__setattr__(self, "normalize_observations", info.normalize_observations)
         elif self.normalize_observations and info.loop != "offline":
             raise ValueError(f"TrainConfig.normalize_observations is an offline-loop setting; {self.algo} is online")
+        if self.reward_scale is None:
+            object.__setattr__(self, "reward_scale", info.reward_scale)
+        elif self.reward_scale != "none" and info.loop != "offline":
+            raise ValueError(f"TrainConfig.reward_scale is an offline-loop setting; {self.algo} is online")
+        if self.reward_scale not in ("none", "return_range") and not (
+            isinstance(self.reward_scale, (int, float)) and not isinstance(self.reward_scale, bool)
+            and self.reward_scale > 0
+        ):  # fmt: skip
+            raise ValueError(
+                "TrainConfig.reward_scale must be 'none', 'return_range' or a positive number, "
+                f"got {self.reward_scale!r}"
+            )
         for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes", "utd"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")

@@ -33,11 +33,16 @@ import jax
 import jax.numpy as jnp
 
 from jaxrl_hybrid.agents.registry import FINETUNE_METHODS, FINETUNE_PRETRAINERS
-from jaxrl_hybrid.data import Dataset
+from jaxrl_hybrid.data import Dataset, obs_normalizer, reward_scale_factor, scale_rewards
 from jaxrl_hybrid.data import sample as sample_dataset
 from jaxrl_hybrid.training import replay
 from jaxrl_hybrid.training.evaluation import evaluate
-from jaxrl_hybrid.training.offline import dataset_env, dataset_reference_returns, make_offline_program
+from jaxrl_hybrid.training.offline import (
+    NormalizedAgent,
+    dataset_env,
+    dataset_reference_returns,
+    make_offline_program,
+)
 from jaxrl_hybrid.training.offpolicy import (
     make_online_phase,
     mixed_learn,
@@ -83,6 +88,11 @@ class FinetuneConfig:
     updates get `utd` minibatches of `batch_size` rows (default: the pretrained algorithm's, 256);
     online ones `online_utd` of `online_batch_size` (default: WSRL's 4 x 1024, else the
     pretraining ones). WSRL's default agent is Cal-QL with WSRL's critic ensemble (`WSRL_CRITICS`).
+    `reward_scale` (default: the pretrained algorithm's, `agents.registry`) multiplies the
+    offline data's rewards and every online transition's alike (`data.reward_scale_factor`).
+    `normalize_observations` (default: the pretrained algorithm's) trains on observations
+    normalised by the offline data's statistics, offline and online alike: the agent
+    normalises inside `act` and `update` (`NormalizedAgent`), both buffers stay raw.
     """
 
     method: str = "wsrl"
@@ -96,6 +106,8 @@ class FinetuneConfig:
     utd: int = 1
     online_batch_size: int | None = None
     online_utd: int | None = None
+    reward_scale: str | float | None = None
+    normalize_observations: bool | None = None
     offline_fraction: float = 0.5
     num_envs: int = 1
     buffer_size: int = 100_000
@@ -146,6 +158,26 @@ class FinetuneConfig:
             return self.batch_size
         algo = pretrain_algo(self)
         return agent_info(algo).batch_size if algo is not None else agent_info("sac").batch_size
+
+    @property
+    def resolved_reward_scale(self) -> str | float:
+        """`reward_scale`, else the pretrained algorithm's default ("none" from scratch)."""
+        from jaxrl_hybrid.agents.registry import agent_info
+
+        if self.reward_scale is not None:
+            return self.reward_scale
+        algo = pretrain_algo(self)
+        return agent_info(algo).reward_scale if algo is not None else "none"
+
+    @property
+    def resolved_normalize_observations(self) -> bool:
+        """`normalize_observations`, else the pretrained algorithm's default (False from scratch)."""
+        from jaxrl_hybrid.agents.registry import agent_info
+
+        if self.normalize_observations is not None:
+            return self.normalize_observations
+        algo = pretrain_algo(self)
+        return agent_info(algo).normalize_observations if algo is not None else False
 
     @property
     def online_shape(self) -> tuple[int, int]:
@@ -266,6 +298,7 @@ class FinetuneProgram:
     reference_returns: tuple[float, float] | None
     method: str
     online_agent: Any  # acts with the states `online` produces (`agent.act(state, obs, key, True)`)
+    reward_scale: float = 1.0  # the factor offline and online training rewards were multiplied by
 
     @staticmethod
     def phase_key(key: jax.Array, phase: int) -> jax.Array:
@@ -305,8 +338,14 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
     from jaxrl_hybrid.training.config import TrainConfig
 
     env, env_params = dataset_env(dataset, config.dataset or "the dataset")
+    reward_scale = reward_scale_factor(dataset, config.resolved_reward_scale)
+    if reward_scale != 1.0:  # the offline data and, below, every online transition alike
+        dataset = scale_rewards(dataset, reward_scale)
     algo = pretrain_algo(config)
     online_agent = _online_agent(config, env.spec)
+    normalize = config.resolved_normalize_observations
+    if normalize:  # the pretraining program normalises its copy of the data with the same statistics
+        online_agent = NormalizedAgent(online_agent, obs_normalizer(dataset))
     pretrain = None
     hparams_owner = online_agent
     if algo is not None:
@@ -319,6 +358,8 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
             num_eval_episodes=config.num_eval_episodes,
             batch_size=config.resolved_batch_size,
             utd=config.utd,
+            reward_scale="none",  # scaled above
+            normalize_observations=normalize,
             agent=config.agent_config,
         )
         pretrain = make_offline_program(pretrain_agent, dataset, env, env_params, pretrain_config)
@@ -357,6 +398,7 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
         warmup_policy="random" if config.method == "sac" else "agent",
         learn=learn,
         mc_gamma=dataset.gamma if config.method == "calql" else None,
+        reward_scale=reward_scale,
     )
 
     def start_eval(agent_state, key, hparams):
@@ -395,4 +437,5 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
         reference_returns=dataset_reference_returns(dataset),
         method=config.method,
         online_agent=online_agent,
+        reward_scale=reward_scale,
     )

@@ -13,7 +13,15 @@ import jax
 from flax import struct
 
 from jaxrl_hybrid.agents.registry import MODEL_ROLLOUTS
-from jaxrl_hybrid.data import Dataset, ObsNormalizer, normalize_observations, obs_normalizer, sample
+from jaxrl_hybrid.data import (
+    Dataset,
+    ObsNormalizer,
+    normalize_observations,
+    obs_normalizer,
+    reward_scale_factor,
+    sample,
+    scale_rewards,
+)
 from jaxrl_hybrid.envs.core import Env
 from jaxrl_hybrid.models.rollouts import model_rollout
 from jaxrl_hybrid.training import replay
@@ -34,14 +42,22 @@ ROLLOUT_ALGOS = MODEL_ROLLOUTS  # offline agents whose batches may mix in model 
 
 
 class NormalizedAgent:
-    """Acts on raw env observations with an agent trained on normalised ones."""
+    """An agent trained on normalised observations, fed raw ones: `act` normalises the
+    observations and `update` a batch's `obs` and `next_obs` with the (fixed) `normalizer`, so
+    that datasets and replay buffers keep raw observations. Everything else is the agent's."""
 
     def __init__(self, agent, normalizer: ObsNormalizer):
         self.agent, self.normalizer = agent, normalizer
-        self.config = agent.config
+
+    def __getattr__(self, name):
+        return getattr(self.agent, name)
 
     def act(self, state, obs, key, deterministic, hparams=None):
         return self.agent.act(state, self.normalizer(obs), key, deterministic, hparams)
+
+    def update(self, state, batch, key, hparams, *args):
+        batch = batch.replace(obs=self.normalizer(batch.obs), next_obs=self.normalizer(batch.next_obs))
+        return self.agent.update(state, batch, key, hparams, *args)
 
 
 def dataset_env(dataset: Dataset, source: str = "the dataset", env: str | None = None) -> tuple[Env, Any]:
@@ -64,7 +80,14 @@ def dataset_env(dataset: Dataset, source: str = "the dataset", env: str | None =
 
 
 def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, config) -> TrainProgram:
-    """`config.total_steps` updates in chunks of `config.eval_every`, evaluated in `env`."""
+    """`config.total_steps` updates in chunks of `config.eval_every`, evaluated in `env`.
+
+    The dataset's rewards are first multiplied by `config.reward_scale`'s factor (returns-to-go
+    recomputed) and its observations normalised if `config.normalize_observations`.
+    """
+    reward_scale = reward_scale_factor(dataset, config.reward_scale)
+    if reward_scale != 1.0:
+        dataset = scale_rewards(dataset, reward_scale)
     if config.normalize_observations:
         normalizer = obs_normalizer(dataset)
         dataset = normalize_observations(dataset, normalizer)
@@ -126,6 +149,7 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
         warmup_steps=0,
         default_hparams=agent.default_hparams(),
         reference_returns=dataset_reference_returns(dataset),
+        reward_scale=reward_scale,
     )
 
 

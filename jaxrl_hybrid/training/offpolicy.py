@@ -88,6 +88,7 @@ def make_online_phase(
     learn: Learn,
     mc_gamma: float | None = None,
     eval_params: Any = None,
+    reward_scale: float = 1.0,
 ):
     """The online loop from a given agent state: returns `(start, run_chunk)`.
 
@@ -99,7 +100,8 @@ def make_online_phase(
     stores each transition's discounted Monte-Carlo return-to-go, written back when its
     episode ends (-inf, "unknown", until then), as Cal-QL's bound needs. Evaluation runs
     with `eval_params` (default `env_params`): a simulator-trained agent is scored in the real
-    dynamics.
+    dynamics. Stored rewards are multiplied by `reward_scale` (the factor the offline data of a
+    fine-tuning run was scaled by); episode returns and evaluations stay in the env's rewards.
     """
     if warmup_policy not in ("random", "agent"):
         raise ValueError(f"warmup_policy must be 'random' or 'agent', got {warmup_policy!r}")
@@ -118,7 +120,7 @@ def make_online_phase(
         transition = Transition(
             obs=runner.obs,
             action=action,
-            reward=res.reward,
+            reward=res.reward if reward_scale == 1.0 else reward_scale * res.reward,
             next_obs=res.info["final_obs"],
             terminated=res.terminated,
             truncated=res.truncated,

@@ -40,6 +40,7 @@ class TrainProgram:
     warmup_steps: int
     default_hparams: Any
     reference_returns: tuple[float, float] | None = None  # (random, expert): normalised scores
+    reward_scale: float = 1.0  # the factor the training rewards were multiplied by (offline data)
 
     def env_steps_after(self, chunk: int) -> int:
         return self.warmup_steps + (chunk + 1) * self.steps_per_chunk

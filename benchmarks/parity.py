@@ -1,0 +1,172 @@
+"""Parity with a reference implementation: the same HDF5 files trained by us and by d3rlpy 2.8.1.
+
+For every (algorithm, dataset): ours trains `--seeds` seeds in one `jaxrl-hybrid train` program,
+d3rlpy trains `--peer-seeds` seeds one process each (`peers/d3rlpy_parity.py`, in the d3rlpy
+peer venv that `peers.py` makes), both at their own published defaults (256x256 networks,
+batch 256 unless the paper says otherwise), the same number of updates, and the same
+evaluation rule: the deterministic policy's mean return over `--episodes` episodes from the
+env's own initial-state distribution (ours in gymnax's Pendulum, d3rlpy in gymnasium's, which
+has the same dynamics, observations and rewards), normalised by the file's reference returns.
+
+    python benchmarks/parity.py --out benchmarks/results/parity [--algos iql bc] [--datasets medium]
+
+Data are generated once (`jaxrl-hybrid dataset generate`, cached in `--data-dir`); every run
+folder or peer JSON that exists with the same settings is kept, so an interrupted suite resumes.
+Writes `parity.json` and `parity.md` (IQM and 95% stratified-bootstrap CIs, seconds per run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+ALGOS = ("bc", "td3bc", "iql", "cql", "calql")
+DATASETS = ("medium", "medium-replay", "medium-expert")
+ENV = "gymnax:Pendulum-v1"
+
+
+def log(msg: str) -> None:
+    print(f"[parity] {msg}", file=sys.stderr, flush=True)
+
+
+def dataset_file(data_dir: Path, kind: str, size: int) -> Path:
+    """The generated dataset of `kind` (made once; the generator's own stamp keeps it honest)."""
+    path = data_dir / f"pendulum-{kind}-{size}.hdf5"
+    if not path.exists():
+        log(f"generating {path.name}")
+        cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "dataset", "generate", "--env", ENV, "--kind", kind]
+        subprocess.run([*cmd, "--size", str(size), "--out", str(path)], cwd=ROOT, check=True)
+    return path
+
+
+def data_score(path: Path) -> float:
+    """The dataset's own mean normalised episode return."""
+    from jaxrl_hybrid.data import episode_returns, load
+    from jaxrl_hybrid.data.stats import normalized_score
+
+    dataset = load(str(path))
+    refs = dataset.metadata["reference_returns"]
+    return float(normalized_score(episode_returns(dataset).mean(), refs["random"], refs["expert"]))
+
+
+def run_ours(algo: str, path: Path, out: Path, args) -> dict:
+    """One `jaxrl-hybrid train` program of `args.seeds` seeds; kept if it finished with these settings."""
+    stamp = {"algo": algo, "data": path.name, "updates": args.updates, "seeds": args.seeds, "episodes": args.episodes}
+    summary, stamp_file = out / "summary.json", out / "parity-stamp.json"
+    if summary.exists() and stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
+        log(f"ours {algo} on {path.name}: finished before, kept")
+    else:
+        log(f"ours {algo} on {path.name}: {args.seeds} seeds x {args.updates} updates")
+        cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "train", "--algo", algo, "--dataset", str(path)]
+        cmd += ["--updates", str(args.updates), "--num-seeds", str(args.seeds), "--eval-every", str(args.eval_every)]
+        cmd += ["--num-eval-episodes", str(args.episodes), "--out", str(out), "--overwrite"]
+        t = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True)
+        stamp["process_seconds"] = time.perf_counter() - t
+        stamp_file.write_text(json.dumps(stamp))
+    result = json.loads(summary.read_text())
+    seconds = json.loads(stamp_file.read_text()).get("process_seconds")
+    return {"scores": result["normalized"]["final_score"], "seconds": seconds, "seeds_per_process": args.seeds}
+
+
+def run_peer(algo: str, path: Path, out: Path, args, python: Path) -> dict:
+    """d3rlpy, one process per seed; each seed's JSON kept if it finished with these settings."""
+    scores, seconds = [], []
+    for seed in range(args.peer_seeds):
+        target = out / f"seed{seed}.json"
+        cfg = {"data": str(path), "algo": algo, "updates": args.updates, "episodes": args.episodes, "seed": seed}
+        if target.exists():
+            done = json.loads(target.read_text())
+            if all(done["config"].get(k) == v for k, v in cfg.items()):
+                scores.append(done["final_score"])
+                seconds.append(done["wall_seconds"])
+                continue
+        log(f"d3rlpy {algo} on {path.name}: seed {seed}")
+        out.mkdir(parents=True, exist_ok=True)
+        cmd = [str(python), str(HERE / "peers" / "d3rlpy_parity.py"), "--data", str(path), "--algo", algo]
+        cmd += ["--updates", str(args.updates), "--eval-every", str(args.eval_every), "--episodes", str(args.episodes)]
+        subprocess.run([*cmd, "--seed", str(seed), "--out", str(target)], cwd=ROOT, check=True)
+        done = json.loads(target.read_text())
+        scores.append(done["final_score"])
+        seconds.append(done["wall_seconds"])
+    return {"scores": scores, "seconds": float(np.mean(seconds)) if seconds else None, "seeds_per_process": 1}
+
+
+def cell(scores) -> str:
+    from jaxrl_hybrid.report.stats import summarize
+
+    s = summarize(np.asarray(scores, np.float64))
+    return f"{s['iqm']:.1f} [{s['ci95'][0]:.1f}, {s['ci95'][1]:.1f}]"
+
+
+def write_table(rows: list[dict], out: Path, args) -> None:
+    lines = [
+        f"Final normalised score after {args.updates} updates, IQM [95% stratified-bootstrap CI] over "
+        f"{args.seeds} seeds (ours) and {args.peer_seeds} (d3rlpy 2.8.1); {args.episodes} deterministic "
+        "episodes per evaluation. Seconds: one process, start to exit (ours: all its seeds in one program).",
+        "",
+        "| dataset | data | algorithm | ours | d3rlpy | ours s / process | d3rlpy s / seed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        peer = cell(r["peer"]["scores"]) if r.get("peer") and r["peer"]["scores"] else "not run"
+        ours_s = f"{r['ours']['seconds']:.0f}" if r["ours"].get("seconds") else "?"
+        peer_s = f"{r['peer']['seconds']:.0f}" if r.get("peer") and r["peer"].get("seconds") else "-"
+        lines.append(
+            f"| {r['dataset']} | {r['data_score']:.1f} | {r['algo']} | {cell(r['ours']['scores'])} | {peer} "
+            f"| {ours_s} | {peer_s} |"
+        )
+    (out / "parity.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="benchmarks/results/parity")
+    parser.add_argument("--data-dir", default="runs/parity/data")
+    parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--updates", type=int, default=20_000)
+    parser.add_argument("--eval-every", type=int, default=5_000)
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--peer-seeds", type=int, default=2)
+    parser.add_argument("--skip-peer", action="store_true", help="ours only")
+    args = parser.parse_args(argv)
+    if args.updates % args.eval_every:
+        parser.error(f"--updates {args.updates} must be a multiple of --eval-every {args.eval_every}")
+
+    out, data_dir = Path(args.out), Path(args.data_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    python = None
+    if not args.skip_peer:
+        import peers
+
+        python = peers.peer_python("d3rlpy")
+    rows = []
+    for kind in args.datasets:
+        path = dataset_file(data_dir, kind, args.size)
+        for algo in args.algos:
+            row = {"dataset": kind, "algo": algo, "data_score": data_score(path)}
+            row["ours"] = run_ours(algo, path, out / "ours" / kind / algo, args)
+            if python is not None:
+                row["peer"] = run_peer(algo, path, out / "d3rlpy" / kind / algo, args, python)
+            rows.append(row)
+            (out / "parity.json").write_text(json.dumps({"config": vars(args), "rows": rows}, indent=2))
+    write_table(rows, out, args)
+
+
+if __name__ == "__main__":
+    main()
