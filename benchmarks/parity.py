@@ -63,7 +63,8 @@ def run_ours(algo: str, path: Path, out: Path, args) -> dict:
     """One `jaxrl-hybrid train` program of `args.seeds` seeds; kept if it finished with these settings."""
     stamp = {"algo": algo, "data": path.name, "updates": args.updates, "seeds": args.seeds, "episodes": args.episodes}
     summary, stamp_file = out / "summary.json", out / "parity-stamp.json"
-    if summary.exists() and stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
+    kept = json.loads(stamp_file.read_text()) if stamp_file.exists() else {}
+    if summary.exists() and all(kept.get(k) == v for k, v in stamp.items()):
         log(f"ours {algo} on {path.name}: finished before, kept")
     else:
         log(f"ours {algo} on {path.name}: {args.seeds} seeds x {args.updates} updates")
