@@ -120,6 +120,14 @@ def test_loop_settings_live_in_the_loop_configs():
         TrainConfig(algo="iql", reward_scale="max")
     assert FinetuneConfig(method="iql").resolved_reward_scale == "return_range"
     assert FinetuneConfig(method="wsrl").resolved_reward_scale == "none"
+    with pytest.raises(ValueError, match="FinetuneConfig.reward_scale must be > 0"):
+        FinetuneConfig(method="iql", reward_scale=0.0)
+    recorded = FinetuneConfig(method="iql").to_dict()  # what ran, not the None that asked for it
+    assert (recorded["batch_size"], recorded["reward_scale"], recorded["normalize_observations"]) == (
+        256,
+        "return_range",
+        False,
+    )
     assert TrainConfig(algo="rebrac", batch_size=64, utd=3).batch_size == 64
     with pytest.raises(ValueError, match="ppo sets its own minibatches"):
         TrainConfig(algo="ppo", batch_size=64)

@@ -103,7 +103,7 @@ def test_reward_scale_factor_is_iqls_return_range_rule():
     np.testing.assert_allclose(np.sort(episode_returns(ds)), [6, 15, 15, 19])
     assert reward_scale_factor(ds, "return_range") == pytest.approx(1000 / 13)
     assert reward_scale_factor(ds, "none") == 1.0 and reward_scale_factor(ds, 0.25) == 0.25
-    with pytest.raises(ValueError, match="must be one of"):
+    with pytest.raises(ValueError, match="must be 'none', 'return_range' or a positive number"):
         reward_scale_factor(ds, "minmax")
     with pytest.raises(ValueError, match="must be > 0"):
         reward_scale_factor(ds, -1.0)

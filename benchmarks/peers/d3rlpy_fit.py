@@ -53,20 +53,41 @@ def make_algo(name: str, hidden: int, batch_size: int):
     raise ValueError(f"unknown algo {name!r}")
 
 
-def time_fit(algo, dataset, steps: int, logdir: str) -> float:
+def fit(algo, dataset, steps: int, logdir: str) -> float:
+    """`steps` more updates of `algo` (one epoch, no logging, no saving); their seconds."""
     import d3rlpy
 
-    kwargs = dict(
+    t = time.perf_counter()
+    algo.fit(
+        dataset,
+        n_steps=steps,
         n_steps_per_epoch=steps,
         show_progress=False,
         logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
         save_interval=10**9,
         experiment_name=f"{logdir}/run",
     )
-    algo.fit(dataset, n_steps=min(steps, 20), **{**kwargs, "n_steps_per_epoch": min(steps, 20)})  # build + warm-up
-    t = time.perf_counter()
-    algo.fit(dataset, n_steps=steps, **kwargs)
     return time.perf_counter() - t
+
+
+def time_fit(algo, dataset, steps: int, logdir: str) -> float:
+    fit(algo, dataset, min(steps, 20), logdir)  # build + warm-up
+    return fit(algo, dataset, steps, logdir)
+
+
+def peer_record(args) -> dict:
+    """The peer's versions, threads and machine, and the script's arguments (head of its JSON)."""
+    import d3rlpy
+    import torch
+
+    return {
+        "peer": "d3rlpy",
+        "d3rlpy_version": d3rlpy.__version__,
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "config": vars(args),
+    }
 
 
 def main(argv=None):
@@ -79,7 +100,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import d3rlpy
-    import torch
 
     d3rlpy.seed(0)
     rows = []
@@ -93,15 +113,7 @@ def main(argv=None):
             rate = steps / seconds
             rows.append({"peer": "d3rlpy", "algo": name, "updates": steps, "seconds": seconds, "updates_per_s": rate})
             print(f"d3rlpy {name}: {rate:.1f} updates/s", flush=True)
-    result = {
-        "peer": "d3rlpy",
-        "d3rlpy_version": d3rlpy.__version__,
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "config": vars(args),
-        "rows": rows,
-    }
+    result = {**peer_record(args), "rows": rows}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
 

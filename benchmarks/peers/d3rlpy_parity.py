@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 
 import numpy as np
+from d3rlpy_fit import fit, peer_record  # this folder is on sys.path when run as a script
 
 ALGOS = ("bc", "td3bc", "iql", "cql", "calql")
 
@@ -96,7 +96,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import d3rlpy
-    import torch
 
     arrays, meta = load(args.data)
     if meta.get("env") != "gymnax:Pendulum-v1" or meta.get("dynamics"):
@@ -115,29 +114,14 @@ def main(argv=None):
         done = 0
         while done < args.updates:
             steps = min(args.eval_every, args.updates - done)
-            t = time.perf_counter()
-            algo.fit(
-                dataset,
-                n_steps=steps,
-                n_steps_per_epoch=steps,
-                show_progress=False,
-                logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
-                save_interval=10**9,
-                experiment_name=f"{logdir}/run",
-            )
-            train_seconds += time.perf_counter() - t
+            train_seconds += fit(algo, dataset, steps, logdir)
             done += steps
             returns = evaluate(algo, args.episodes, args.seed)
             score = 100.0 * (float(np.mean(returns)) - low) / (high - low)
             curve.append({"updates": done, "mean_return": float(np.mean(returns)), "score": score})
             print(f"d3rlpy {args.algo} seed {args.seed}: {done} updates, score {score:.1f}", flush=True)
     result = {
-        "peer": "d3rlpy",
-        "d3rlpy_version": d3rlpy.__version__,
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "config": vars(args),
+        **peer_record(args),
         "curve": curve,
         "final_score": curve[-1]["score"],
         "train_seconds": train_seconds,

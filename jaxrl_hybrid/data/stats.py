@@ -44,6 +44,15 @@ def scale_rewards(dataset: Dataset, scale: float = 1.0, shift: float = 0.0) -> D
 REWARD_SCALES = ("none", "return_range")
 
 
+def check_reward_scale(scale) -> None:
+    """A reward scale is "none", "return_range" or a positive number; anything else is refused."""
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+        if not scale > 0:
+            raise ValueError(f"reward_scale must be > 0, got {scale}")
+    elif scale not in REWARD_SCALES:
+        raise ValueError(f"reward_scale must be 'none', 'return_range' or a positive number, got {scale!r}")
+
+
 def reward_scale_factor(dataset: Dataset, scale: str | float) -> float:
     """The factor a dataset's rewards are multiplied by before training.
 
@@ -52,10 +61,7 @@ def reward_scale_factor(dataset: Dataset, scale: str | float) -> float:
     puts every task's per-step advantages on one scale for the AWR temperature. A number: that
     factor. Evaluation returns and normalised scores are always in the env's own rewards.
     """
-    if isinstance(scale, (int, float)) and not isinstance(scale, bool):
-        if not scale > 0:
-            raise ValueError(f"reward_scale must be > 0, got {scale}")
-        return float(scale)
+    check_reward_scale(scale)
     if scale == "none":
         return 1.0
     if scale == "return_range":
@@ -71,7 +77,7 @@ def reward_scale_factor(dataset: Dataset, scale: str | float) -> float:
                 f"{len(returns)} episode(s) all return {float(returns[0]):.4g}"
             )
         return 1000.0 / spread
-    raise ValueError(f"reward_scale must be one of {REWARD_SCALES} or a positive number, got {scale!r}")
+    return float(scale)
 
 
 def normalized_score(returns, random_return: float, expert_return: float):

@@ -61,14 +61,12 @@ class TrainConfig:
             object.__setattr__(self, "reward_scale", info.reward_scale)
         elif self.reward_scale != "none" and info.loop != "offline":
             raise ValueError(f"TrainConfig.reward_scale is an offline-loop setting; {self.algo} is online")
-        if self.reward_scale not in ("none", "return_range") and not (
-            isinstance(self.reward_scale, (int, float)) and not isinstance(self.reward_scale, bool)
-            and self.reward_scale > 0
-        ):  # fmt: skip
-            raise ValueError(
-                "TrainConfig.reward_scale must be 'none', 'return_range' or a positive number, "
-                f"got {self.reward_scale!r}"
-            )
+        from jaxrl_hybrid.data.stats import check_reward_scale
+
+        try:
+            check_reward_scale(self.reward_scale)
+        except ValueError as e:
+            raise ValueError(f"TrainConfig.{e}") from None
         for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes", "utd"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")

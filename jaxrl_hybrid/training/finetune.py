@@ -35,6 +35,7 @@ import jax.numpy as jnp
 from jaxrl_hybrid.agents.registry import FINETUNE_METHODS, FINETUNE_PRETRAINERS
 from jaxrl_hybrid.data import Dataset, obs_normalizer, reward_scale_factor, scale_rewards
 from jaxrl_hybrid.data import sample as sample_dataset
+from jaxrl_hybrid.data.stats import check_reward_scale
 from jaxrl_hybrid.training import replay
 from jaxrl_hybrid.training.evaluation import evaluate
 from jaxrl_hybrid.training.offline import (
@@ -135,6 +136,11 @@ class FinetuneConfig:
                 f"FinetuneConfig: moorl_meta_lr must be in (0, 1] and moorl_offline_prob in [0, 1], got "
                 f"{self.moorl_meta_lr}, {self.moorl_offline_prob}"
             )
+        if self.reward_scale is not None:
+            try:
+                check_reward_scale(self.reward_scale)
+            except ValueError as e:
+                raise ValueError(f"FinetuneConfig.{e}") from None
         if self.method == "sac" and self.pretrain_updates:
             raise ValueError("FinetuneConfig: method 'sac' trains from scratch; set pretrain_updates=0")
 
@@ -152,32 +158,27 @@ class FinetuneConfig:
     @property
     def resolved_batch_size(self) -> int:
         """Pretraining minibatch rows: `batch_size`, else the pretrained algorithm's default."""
-        from jaxrl_hybrid.agents.registry import agent_info
-
-        if self.batch_size is not None:
-            return self.batch_size
-        algo = pretrain_algo(self)
-        return agent_info(algo).batch_size if algo is not None else agent_info("sac").batch_size
+        return self._loop_setting("batch_size")
 
     @property
     def resolved_reward_scale(self) -> str | float:
         """`reward_scale`, else the pretrained algorithm's default ("none" from scratch)."""
-        from jaxrl_hybrid.agents.registry import agent_info
-
-        if self.reward_scale is not None:
-            return self.reward_scale
-        algo = pretrain_algo(self)
-        return agent_info(algo).reward_scale if algo is not None else "none"
+        return self._loop_setting("reward_scale")
 
     @property
     def resolved_normalize_observations(self) -> bool:
         """`normalize_observations`, else the pretrained algorithm's default (False from scratch)."""
+        return self._loop_setting("normalize_observations")
+
+    def _loop_setting(self, name: str):
+        """The field `name` if given, else the registry's default for the pretrained algorithm
+        (for a run from scratch, SAC's: the online agent)."""
         from jaxrl_hybrid.agents.registry import agent_info
 
-        if self.normalize_observations is not None:
-            return self.normalize_observations
-        algo = pretrain_algo(self)
-        return agent_info(algo).normalize_observations if algo is not None else False
+        value = getattr(self, name)
+        if value is not None:
+            return value
+        return getattr(agent_info(pretrain_algo(self) or "sac"), name)
 
     @property
     def online_shape(self) -> tuple[int, int]:
@@ -193,9 +194,13 @@ class FinetuneConfig:
         return {"wsrl": 5_000, "sac": 1_000}.get(self.method, 0)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view with the settings that ran: the agent config and the loop settings
+        a None left to the pretrained algorithm's default."""
         out = dataclasses.asdict(self)
         agent = self.agent_config
         out["agent"] = {"type": type(agent).__name__, **dataclasses.asdict(agent)}
+        for name in ("batch_size", "reward_scale", "normalize_observations"):
+            out[name] = self._loop_setting(name)
         return out
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import jax
 
 from jaxrl_hybrid.data import Dataset
+from jaxrl_hybrid.training import replay
 from jaxrl_hybrid.training.offline import dataset_reference_returns
 from jaxrl_hybrid.training.offpolicy import make_offpolicy_program, mixed_learn
 from jaxrl_hybrid.training.program import TrainProgram
@@ -58,7 +59,7 @@ class HybridConfig:
         for name in ("total_steps", "num_envs", "buffer_size", "eval_every", "num_eval_episodes", "batch_size", "utd"):
             if getattr(self, name) < 1:
                 raise ValueError(f"HybridConfig.{name} must be >= 1, got {getattr(self, name)}")
-        n_real = int(round(self.batch_size * self.real_fraction))
+        n_real = replay.offline_rows(self.batch_size, self.real_fraction)  # the rows mixed_learn takes
         if self.method != "sac-sim" and not 0 < n_real < self.batch_size:
             raise ValueError(
                 f"HybridConfig: batch_size={self.batch_size} with real_fraction={self.real_fraction} "
