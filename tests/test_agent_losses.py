@@ -166,14 +166,46 @@ def test_sac_actor_averages_ensembles_larger_than_two():
     close(per_example, 0.3 * f64(logp) - np_q(state.critic.params["W"], b.obs, a).mean(0))
 
 
+SUPPORT = {"num_bins": 11, "v_min": -5.0, "v_max": 5.0}
+
+
+def wide_critic(width):
+    """A critic whose `width` outputs per member are a value (LinearCritic) or bin logits."""
+    if width == 1:
+        return LinearCritic
+
+    class WideCritic:
+        @staticmethod
+        def apply(p, obs, action):
+            return LinearCritic.apply(p, obs, action) * jnp.linspace(-1.0, 1.0, width)
+
+    return WideCritic
+
+
+def np_values(kind, W, obs, action):
+    """numpy float64 Q-values of `wide_critic`: the value, or the softmax's expected bin centre."""
+    if kind == "mse":
+        return np_q(W, obs, action)
+    logits = np_q(W, obs, action)[..., None] * np.linspace(-1.0, 1.0, SUPPORT["num_bins"])
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    w = (SUPPORT["v_max"] - SUPPORT["v_min"]) / SUPPORT["num_bins"]
+    centres = SUPPORT["v_min"] + w * (np.arange(SUPPORT["num_bins"]) + 0.5)
+    return (p * centres).sum(-1) / p.sum(-1)
+
+
+@pytest.mark.parametrize("kind", ["mse", "hl_gauss"])
 @pytest.mark.parametrize("calibrated", [False, True])
-def test_cql_and_calql_penalty(calibrated):
+def test_cql_and_calql_penalty(calibrated, kind):
     """alpha * mean_batch(T logsumexp_j(Q_j / T) - Q(s, a_data)) per member, the logsumexp over
     n uniform actions (minus log 0.5^d), n policy actions at s and n at s' (minus their log-probs);
-    Cal-QL raises the policy actions' Q to the Monte-Carlo return first."""
+    Cal-QL raises the policy actions' Q to the Monte-Carlo return first. A classification
+    critic's penalty is on its expected values, alpha times 1 / the HL-Gauss target's variance
+    (sigma^2 + w^2 / 12 with sigma = 0.75 w)."""
     n = 3
     cls = CalQLConfig if calibrated else CQLConfig
-    agent, state = sac_like(cls(num_critics=MEMBERS, num_actions=n))
+    loss = CriticLoss(kind, **(SUPPORT if kind != "mse" else {}))
+    agent, state = sac_like(cls(num_critics=MEMBERS, num_actions=n, critic_loss=loss))
+    agent.nets.critic = wide_critic(loss.output_dim)
     b, hp, key = batch(with_data=True), hparams(), jax.random.PRNGKey(3)
     penalty, metrics = cql_losses.conservative_penalty(agent, state, b, key, hp)(state.critic.params)
 
@@ -189,14 +221,16 @@ def test_cql_and_calql_penalty(calibrated):
     a_next, logp_next = policy(b.next_obs, k_next)
     W = state.critic.params["W"]
     obs = np.broadcast_to(f64(b.obs), (n, B, OBS))
-    q_u, q_pi, q_next = np_q(W, obs, uniform), np_q(W, obs, a_pi), np_q(W, obs, a_next)  # (members, n, B)
+    q_u, q_pi, q_next = (np_values(kind, W, obs, a) for a in (uniform, a_pi, a_next))  # (members, n, B)
     if calibrated:
         q_pi, q_next = np.maximum(q_pi, f64(b.mc_return)), np.maximum(q_next, f64(b.mc_return))
     cat = np.concatenate([q_u - ACT * np.log(0.5), q_pi - logp_pi, q_next - logp_next], axis=1) / 0.7
     m = cat.max(1, keepdims=True)
     lse = 0.7 * (m[:, 0] + np.log(np.exp(cat - m).sum(1)))
-    gap = (lse - np_q(W, b.obs, b.action)).mean(1)
-    close(penalty, 2.0 * gap, rtol=1e-4, atol=1e-4)
+    gap = (lse - np_values(kind, W, b.obs, b.action)).mean(1)
+    w = (SUPPORT["v_max"] - SUPPORT["v_min"]) / SUPPORT["num_bins"]
+    scale = 1.0 if kind == "mse" else 1.0 / ((0.75 * w) ** 2 + w**2 / 12)
+    close(penalty, 2.0 * scale * gap, rtol=1e-4, atol=1e-4)
     close(metrics["cql_gap"], gap.mean(), rtol=1e-4, atol=1e-4)
 
 
@@ -270,17 +304,9 @@ def test_td3bc_critic_loss_is_td3s_and_rebrac_needs_next_actions():
 @pytest.mark.parametrize("kind", ["huber", "hl_gauss"])
 def test_h2o_weighted_bellman_error(kind):
     """Each example's TD loss times its H2O weight (real rows batch/n_real, sim rows w batch/n_sim)."""
-    support = {"num_bins": 11, "v_min": -5.0, "v_max": 5.0}
-    config = SACConfig(num_critics=MEMBERS, critic_loss=CriticLoss(kind, **support))
+    config = SACConfig(num_critics=MEMBERS, critic_loss=CriticLoss(kind, **SUPPORT))
     agent, state = sac_like(config)
-    width = config.critic_loss.output_dim
-
-    class WideCritic:  # outputs `width` numbers per member: a value or bin logits
-        @staticmethod
-        def apply(p, obs, action):
-            return LinearCritic.apply(p, obs, action) * jnp.linspace(-1.0, 1.0, width)
-
-    agent.nets.critic = WideCritic
+    agent.nets.critic = WideCritic = wide_critic(config.critic_loss.output_dim)
     weights = np.asarray([2.5, 2.5, 0.1, 0.9, 1.6], np.float32)
     agent.weights = lambda st, mb: jnp.asarray(weights)
     b = batch()
@@ -297,3 +323,25 @@ def test_h2o_weighted_bellman_error(kind):
         plain = -(probs[None] * log_softmax).sum(-1)
     close(loss, plain * f64(weights)[None], rtol=1e-4)
     assert q.shape == (MEMBERS, B)
+
+
+@pytest.mark.parametrize("kind", ["mse", "hl_gauss"])
+def test_h2o_gap_penalty(kind):
+    """beta * (logsumexp_sim(Q + log(u / sum u)) - mean_real Q) per member, on the expected values
+    of a classification critic with beta times 1 / the HL-Gauss target's variance."""
+    loss = CriticLoss(kind, **(SUPPORT if kind != "mse" else {}))
+    agent, state = sac_like(SACConfig(num_critics=MEMBERS, critic_loss=loss))
+    agent.nets.critic = wide_critic(loss.output_dim)
+    agent.config = types.SimpleNamespace(critic_loss=loss, num_real=lambda rows: 2)
+    u = np.asarray([0.3, 1.2, 0.05], np.float32)
+    agent.gap = lambda st, key, obs, action, next_obs: jnp.asarray(u)
+    b = batch()
+    penalty, _ = h2o_losses.gap_penalty(agent, state, b, jax.random.PRNGKey(0), hparams(h2o_beta=0.4))(
+        state.critic.params
+    )
+    q = np_values(kind, state.critic.params["W"], b.obs, b.action)  # (members, B)
+    z = q[:, 2:] + np.log(f64(u) / f64(u).sum())
+    diff = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1)) - q[:, :2].mean(1)
+    w = (SUPPORT["v_max"] - SUPPORT["v_min"]) / SUPPORT["num_bins"]
+    scale = 1.0 if kind == "mse" else 1.0 / ((0.75 * w) ** 2 + w**2 / 12)
+    close(penalty, 0.4 * scale * diff, rtol=1e-4, atol=1e-5)

@@ -132,3 +132,37 @@ class CategoricalTest(chex.TestCase):
     def test_centres_span_support(self, n):
         c = np.asarray(cat.bin_centres(-1.0, 3.0, n))
         np.testing.assert_allclose(c, np_centres(-1.0, 3.0, n), atol=1e-6)
+
+
+def test_value_scale_is_the_spread_of_the_target_and_sets_the_cross_entropys_curvature():
+    """CriticLoss.value_scale^2 is the target distribution's variance over the bin centres
+    (HL-Gauss: sigma^2 + w^2 / 12; two-hot: w^2 / 6 averaged across a bin), and tilting the
+    optimal logits along the bin values moves Q by dQ at a cost of dQ^2 / (2 value_scale^2)
+    nats: the cross-entropy is MSE / value_scale^2, which `penalty_scale` undoes."""
+    from jaxrl_hybrid.losses.critic import CriticLoss
+
+    v_min, v_max, n = -1700.0, 100.0, 101
+    z = np_centres(v_min, v_max, n)
+    w = (v_max - v_min) / n
+    hl = CriticLoss("hl_gauss", num_bins=n, v_min=v_min, v_max=v_max)
+    p = np_hl_gauss(-523.3, v_min, v_max, n, 0.75 * w)
+    var = (p * z**2).sum() - (p * z).sum() ** 2
+    np.testing.assert_allclose(hl.value_scale**2, var, rtol=1e-3)
+    for lam in (1e-4, 1e-3):  # tilt log p by lam * z: Q moves by ~lam Var, the CE by ~lam^2 Var / 2
+        q = p * np.exp(lam * (z - z.mean()))
+        q /= q.sum()
+        s = p > 0  # 0 log 0 = 0
+        d_ce = (p[s] * (np.log(p[s]) - np.log(q[s]))).sum()
+        d_q = (q * z).sum() - (p * z).sum()
+        np.testing.assert_allclose(d_ce / (0.5 * d_q**2), 1.0 / var, rtol=0.05)
+    np.testing.assert_allclose(hl.penalty_scale, 1.0 / var, rtol=1e-3)
+
+    two = CriticLoss("two_hot", num_bins=n, v_min=v_min, v_max=v_max)
+    inside = z[40] + w * (np.arange(1000) + 0.5) / 1000  # targets uniformly across one bin
+    variances = []
+    for y in inside:
+        p = np_two_hot(y, v_min, v_max, n)
+        variances.append((p * z**2).sum() - (p * z).sum() ** 2)
+    np.testing.assert_allclose(two.value_scale**2, np.mean(variances), rtol=1e-3)
+    for kind in ("mse", "huber"):
+        assert CriticLoss(kind).penalty_scale == 1.0

@@ -9,6 +9,7 @@ through these two functions, so switching the loss never touches an agent's upda
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Literal
 
 import jax
@@ -51,6 +52,43 @@ class CriticLoss:
     @property
     def output_dim(self) -> int:
         return self.num_bins if self.is_categorical else 1
+
+    @property
+    def value_scale(self) -> float:
+        """The spread, in value units, of the distribution this loss trains towards: the
+        standard deviation of the target over the bin centres (1 for regression).
+
+        At its optimum (logits = log p), the cheapest way for the cross-entropy to move the
+        expected value Q by dQ is to tilt the logits along the bin values, which costs
+        dQ^2 / (2 Var_p(z)) nats: a TD loss that is 0.5 (Q - y)^2 / Var_p(z), i.e. MSE divided
+        by the target's variance. HL-Gauss: Var = sigma^2 + w^2 / 12 (the Gaussian binned into
+        bins of width w). Two-hot: Var = f (1 - f) w^2 for a target a fraction f across its bin,
+        w^2 / 6 on average. Huber stays at 1 (its gradient is bounded by `huber_delta` in value
+        units, as the penalties' own).
+        """
+        if not self.is_categorical:
+            return 1.0
+        width = categorical.bin_width(self.v_min, self.v_max, self.num_bins)
+        if self.kind == "hl_gauss":
+            return math.sqrt((self.sigma_ratio * width) ** 2 + width**2 / 12.0)
+        return width / math.sqrt(6.0)
+
+    @property
+    def penalty_scale(self) -> float:
+        """Factor on a critic penalty written in value units (CQL's alpha, H2O's beta) so that it
+        weighs against this loss as the paper's coefficient weighs against 0.5 (Q - y)^2:
+        1 / value_scale^2 (1 for MSE and Huber). On Pendulum's default support (101 bins over
+        [-1700, 100]) HL-Gauss gives 1 / 14.3^2: alpha 5 becomes 0.024.
+
+        The papers that train CQL with a cross-entropy TD loss (Kumar et al., 2023, "Offline
+        Q-learning on diverse multi-task data both scales and generalizes", with C51; Farebrother
+        et al., 2024, "Stop regressing", with HL-Gauss) work on Atari, where clipped rewards keep
+        the support a few units wide, and state no rescaling of alpha. Here the regulariser acts
+        on the scalar Q read from the distribution (`values`), and this 1 / Var_p(z) is our
+        derivation from the curvature above, not theirs: unscaled, a penalty of alpha = 5 per
+        value unit swamps a loss of a few nats on a support hundreds of units wide.
+        """
+        return 1.0 / self.value_scale**2
 
     def values(self, outputs: jax.Array) -> jax.Array:
         """Scalar values from head outputs of shape (..., output_dim) -> (...)."""

@@ -6,6 +6,12 @@ The logsumexp is importance-sampled from `num_actions` uniform actions and actio
 and pi(.|s') (CQL(H), Kumar et al., 2020); Cal-QL (Nakamoto et al., 2023) first raises the
 policy actions' Q-values to the data's Monte-Carlo return-to-go. The TD target, actor and
 temperature losses are SAC's (`agents/sac/losses.py`).
+
+With a classification critic (`--critic-loss hl_gauss|two_hot`) the penalty acts on the
+expected value read from the logits and alpha is multiplied by `CriticLoss.penalty_scale`
+(1 / the target distribution's variance in value units): near its optimum the cross-entropy
+costs 0.5 (Q - y)^2 / Var, so alpha keeps the paper's weight against the TD loss (MSE: factor
+1, the paper's alpha).
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ def conservative_penalty(agent, state, batch: Batch, key, hparams):
         lse = cql_logsumexp(q_uniform, q_pi, q_next, pi_log_prob, next_log_prob, action_dim, hparams.cql_temperature)
         q_data = config.critic_loss.values(nets.critic.apply(params, batch.obs, batch.action))  # (members, b)
         gap = (lse - q_data).mean(axis=1)
-        return hparams.cql_alpha * gap, {"cql_gap": gap.mean()}
+        return hparams.cql_alpha * config.critic_loss.penalty_scale * gap, {"cql_gap": gap.mean()}
 
     return regulariser
 
