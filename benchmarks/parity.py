@@ -144,6 +144,14 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--peer-seeds", type=int, default=2)
     parser.add_argument("--skip-peer", action="store_true", help="ours only")
+    parser.add_argument(
+        "--sides",
+        nargs="+",
+        default=["ours", "peer"],
+        choices=["ours", "peer"],
+        help="run only these sides (two processes, one per side, use two cores; a run with both sides "
+        "afterwards keeps every finished run and writes the table)",
+    )
     args = parser.parse_args(argv)
     if args.updates % args.eval_every:
         parser.error(f"--updates {args.updates} must be a multiple of --eval-every {args.eval_every}")
@@ -151,8 +159,11 @@ def main(argv=None):
     out, data_dir = Path(args.out), Path(args.data_dir)
     out.mkdir(parents=True, exist_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
+    if args.skip_peer:
+        args.sides = [side for side in args.sides if side != "peer"]
+    both = set(args.sides) == {"ours", "peer"} or args.skip_peer
     python = None
-    if not args.skip_peer:
+    if "peer" in args.sides:
         import peers
 
         python = peers.peer_python("d3rlpy")
@@ -161,12 +172,15 @@ def main(argv=None):
         path = dataset_file(data_dir, kind, args.size)
         for algo in args.algos:
             row = {"dataset": kind, "algo": algo, "data_score": data_score(path)}
-            row["ours"] = run_ours(algo, path, out / "ours" / kind / algo, args)
+            if "ours" in args.sides:
+                row["ours"] = run_ours(algo, path, out / "ours" / kind / algo, args)
             if python is not None:
                 row["peer"] = run_peer(algo, path, out / "d3rlpy" / kind / algo, args, python)
             rows.append(row)
-            (out / "parity.json").write_text(json.dumps({"config": vars(args), "rows": rows}, indent=2))
-    write_table(rows, out, args)
+            if both:
+                (out / "parity.json").write_text(json.dumps({"config": vars(args), "rows": rows}, indent=2))
+    if both:
+        write_table(rows, out, args)
 
 
 if __name__ == "__main__":
