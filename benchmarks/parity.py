@@ -140,7 +140,13 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--eval-every", type=int, default=5_000)
-    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument(
+        "--episodes",
+        type=int,
+        default=50,
+        help="evaluation episodes per seed; a medium Pendulum policy's return has a standard deviation "
+        "of 18 normalised points across start states (medium data), a standard error of 5.8 over 10 episodes, 2.6 over 50",
+    )
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--peer-seeds", type=int, default=2)
     parser.add_argument("--skip-peer", action="store_true", help="ours only")
