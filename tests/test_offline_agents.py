@@ -49,6 +49,11 @@ def test_offline_program_is_deterministic_and_evaluates_in_the_data_env():
     returns = np.asarray(a["metrics"]["eval_returns"])
     assert returns.shape == (4, 2, 2) and np.all(returns < 0)  # Pendulum returns
     assert len({float(r) for r in returns[:, -1].mean(-1)}) == 4  # seeds differ
+    # Every offline run reports the sampled batch's Monte-Carlo return-to-go beside its critics' Q.
+    rtg = np.asarray(tiny_dataset().returns_to_go)
+    mc = np.asarray(a["metrics"]["mc_return_mean"])
+    assert mc.shape == (4, 2) and np.all((mc > rtg.min()) & (mc < rtg.max()))
+    assert np.all(np.abs(mc - rtg.mean()) < 4 * rtg.std() / np.sqrt(32))
     with pytest.raises(ValueError, match="needs a dataset"):
         make_program(config)
     with pytest.raises(ValueError, match="names no env"):

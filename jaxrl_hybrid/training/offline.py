@@ -138,6 +138,8 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
             runner = runner.replace(model_buffer=replay.add_batch(runner.model_buffer, model_data))
             batch = replay.sample_mixed(dataset, runner.model_buffer, key_sample, shape, rollouts.real_fraction)
         state, metrics = agent.update(runner.agent_state, batch, key_update, hparams)
+        if batch.mc_return is not None:  # the data's discounted return-to-go, beside the critics' q_mean
+            metrics = {**metrics, "mc_return_mean": batch.mc_return.mean()}
         return runner.replace(agent_state=state, key=key), (metrics, None)
 
     run_chunk = make_run_chunk(iteration, updates_per_chunk, actor, env, env_params, config.num_eval_episodes)
