@@ -163,6 +163,7 @@ def write_readme(results: dict) -> None:
         f"{s['size']} transitions per dataset; final normalised score "
         f"over {s['num_eval_episodes']} deterministic episodes (IQM [95% stratified bootstrap CI]); "
         f"measured {results['date']} on {results['machine']} in {results['wall_time_s'] / 60:.0f} min.\n\n"
+        + "".join(f"Rerun {r['date']}: {r['rows']} ({r['why']}).\n\n" for r in results.get("reruns", ()))
         + table(results)
         + "\n"
     )
