@@ -7,8 +7,12 @@ batch 256 unless the paper says otherwise), the same number of updates, and the 
 evaluation rule: the deterministic policy's mean return over `--episodes` episodes from the
 env's own initial-state distribution (ours in gymnax's Pendulum, d3rlpy in gymnasium's, which
 has the same dynamics, observations and rewards), normalised by the file's reference returns.
+d3rlpy's policies are also exported as numpy and scored by our own evaluation in the file's env
+(`peer_policy.py`, checked against d3rlpy's `predict`): a cross-check on Pendulum, and the only
+score on other envs (`--env brax:hopper`, for example).
 
     python benchmarks/parity.py --out benchmarks/results/parity [--algos iql bc] [--datasets medium]
+    python benchmarks/parity.py --sides ours & python benchmarks/parity.py --sides peer  # two cores
 
 Data are generated once (`jaxrl-hybrid dataset generate`, cached in `--data-dir`); every run
 folder or peer JSON that exists with the same settings is kept, so an interrupted suite resumes.
@@ -39,13 +43,26 @@ def log(msg: str) -> None:
     print(f"[parity] {msg}", file=sys.stderr, flush=True)
 
 
-def dataset_file(data_dir: Path, kind: str, size: int) -> Path:
-    """The generated dataset of `kind` (made once; the generator's own stamp keeps it honest)."""
-    path = data_dir / f"pendulum-{kind}-{size}.hdf5"
+def env_label(env: str) -> str:
+    """Short name of an env in file and folder names: 'pendulum' for the default, else its id."""
+    return "pendulum" if env == ENV else env.split(":", 1)[1].lower()
+
+
+def cell_name(env: str, kind: str) -> str:
+    """A dataset's row label and result folder: the kind for Pendulum (the suite's first files), else env-kind."""
+    return kind if env == ENV else f"{env_label(env)}-{kind}"
+
+
+def dataset_file(data_dir: Path, env: str, kind: str, size: int, train_steps: int | None = None) -> Path:
+    """The generated dataset of `kind` in `env` (made once; the generator's own stamp keeps it honest)."""
+    path = data_dir / f"{env_label(env)}-{kind}-{size}.hdf5"
     if not path.exists():
         log(f"generating {path.name}")
-        cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "dataset", "generate", "--env", ENV, "--kind", kind]
-        subprocess.run([*cmd, "--size", str(size), "--out", str(path)], cwd=ROOT, check=True)
+        cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "dataset", "generate", "--env", env, "--kind", kind]
+        cmd += ["--size", str(size), "--out", str(path)]
+        if train_steps is not None:
+            cmd += ["--train-steps", str(train_steps)]
+        subprocess.run(cmd, cwd=ROOT, check=True)
     return path
 
 
@@ -81,26 +98,41 @@ def run_ours(algo: str, path: Path, out: Path, args) -> dict:
 
 
 def run_peer(algo: str, path: Path, out: Path, args, python: Path) -> dict:
-    """d3rlpy, one process per seed; each seed's JSON kept if it finished with these settings."""
-    scores, seconds = [], []
+    """d3rlpy, one process per seed; each seed's JSON kept if it finished with these settings.
+
+    Each seed's policies are exported (`--export-dir`) and the final one is scored by our own
+    evaluation in the file's env (`peer_policy.py`): for Pendulum beside d3rlpy's gymnasium score
+    (a cross-check of the two envs), for every other env the only score."""
+    import peer_policy
+
+    in_gymnasium = args.env == ENV
+    scores, ours_env, seconds = [], [], []
     for seed in range(args.peer_seeds):
         target = out / f"seed{seed}.json"
         cfg = {"data": str(path), "algo": algo, "updates": args.updates, "episodes": args.episodes, "seed": seed}
-        if target.exists():
+        done = json.loads(target.read_text()) if target.exists() else None
+        if done is None or not all(done["config"].get(k) == v for k, v in cfg.items()):
+            log(f"d3rlpy {algo} on {path.name}: seed {seed}")
+            out.mkdir(parents=True, exist_ok=True)
+            cmd = [str(python), str(HERE / "peers" / "d3rlpy_parity.py"), "--data", str(path), "--algo", algo]
+            cmd += ["--updates", str(args.updates), "--eval-every", str(args.eval_every)]
+            cmd += ["--episodes", str(args.episodes), "--export-dir", str(out / f"seed{seed}-policies")]
+            subprocess.run([*cmd, "--seed", str(seed), "--out", str(target)], cwd=ROOT, check=True)
             done = json.loads(target.read_text())
-            if all(done["config"].get(k) == v for k, v in cfg.items()):
-                scores.append(done["final_score"])
-                seconds.append(done["wall_seconds"])
-                continue
-        log(f"d3rlpy {algo} on {path.name}: seed {seed}")
-        out.mkdir(parents=True, exist_ok=True)
-        cmd = [str(python), str(HERE / "peers" / "d3rlpy_parity.py"), "--data", str(path), "--algo", algo]
-        cmd += ["--updates", str(args.updates), "--eval-every", str(args.eval_every), "--episodes", str(args.episodes)]
-        subprocess.run([*cmd, "--seed", str(seed), "--out", str(target)], cwd=ROOT, check=True)
-        done = json.loads(target.read_text())
-        scores.append(done["final_score"])
+        final_policy = done["curve"][-1].get("policy")
+        if final_policy and Path(final_policy).exists():
+            scored = out / f"seed{seed}-our-env.json"
+            if not scored.exists():
+                scored.write_text(json.dumps(peer_policy.score(final_policy, str(path), args.episodes, seed)))
+            ours_env.append(json.loads(scored.read_text())["score"])
+        scores.append(done["final_score"] if in_gymnasium else ours_env[-1])
         seconds.append(done["wall_seconds"])
-    return {"scores": scores, "seconds": float(np.mean(seconds)) if seconds else None, "seeds_per_process": 1}
+    return {
+        "scores": scores,
+        "scores_our_env": ours_env,
+        "seconds": float(np.mean(seconds)) if seconds else None,
+        "seeds_per_process": 1,
+    }
 
 
 def cell(scores) -> str:
@@ -114,18 +146,22 @@ def write_table(rows: list[dict], out: Path, args) -> None:
     lines = [
         f"Final normalised score after {args.updates} updates, IQM [95% stratified-bootstrap CI] over "
         f"{args.seeds} seeds (ours) and {args.peer_seeds} (d3rlpy 2.8.1); {args.episodes} deterministic "
-        "episodes per evaluation. Seconds: one process, start to exit (ours: all its seeds in one program).",
+        "episodes per evaluation. d3rlpy is scored in gymnasium's Pendulum-v1 and, where its policy was "
+        "exported, by our evaluation in the file's env (`peer_policy.py`); on other envs only by ours. "
+        "Seconds: one process, start to exit (ours: all its seeds in one program).",
         "",
-        "| dataset | data | algorithm | ours | d3rlpy | ours s / process | d3rlpy s / seed |",
-        "|---|---|---|---|---|---|---|",
+        "| dataset | data | algorithm | ours | d3rlpy | d3rlpy, our env | ours s / process | d3rlpy s / seed |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        peer = cell(r["peer"]["scores"]) if r.get("peer") and r["peer"]["scores"] else "not run"
+        peer = r.get("peer") or {}
+        scored = cell(peer["scores"]) if peer.get("scores") else "not run"
+        our_env = cell(peer["scores_our_env"]) if peer.get("scores_our_env") else "-"
         ours_s = f"{r['ours']['seconds']:.0f}" if r["ours"].get("seconds") else "?"
-        peer_s = f"{r['peer']['seconds']:.0f}" if r.get("peer") and r["peer"].get("seconds") else "-"
+        peer_s = f"{peer['seconds']:.0f}" if peer.get("seconds") else "-"
         lines.append(
-            f"| {r['dataset']} | {r['data_score']:.1f} | {r['algo']} | {cell(r['ours']['scores'])} | {peer} "
-            f"| {ours_s} | {peer_s} |"
+            f"| {r['dataset']} | {r['data_score']:.1f} | {r['algo']} | {cell(r['ours']['scores'])} | {scored} "
+            f"| {our_env} | {ours_s} | {peer_s} |"
         )
     (out / "parity.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -137,6 +173,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", default="runs/parity/data")
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    parser.add_argument("--env", default=ENV, help="the datasets' env (Pendulum: d3rlpy scored in gymnasium too)")
+    parser.add_argument("--train-steps", type=int, default=None, help="behaviour SAC steps of the generator")
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--eval-every", type=int, default=5_000)
@@ -144,8 +182,8 @@ def main(argv=None):
         "--episodes",
         type=int,
         default=50,
-        help="evaluation episodes per seed; a medium Pendulum policy's return has a standard deviation "
-        "of 18 normalised points across start states (medium data), a standard error of 5.8 over 10 episodes, 2.6 over 50",
+        help="evaluation episodes per seed; a medium Pendulum policy's return has a standard deviation of 18 "
+        "normalised points across start states (medium data): a standard error of 5.8 over 10 episodes, 2.6 over 50",
     )
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--peer-seeds", type=int, default=2)
@@ -175,13 +213,14 @@ def main(argv=None):
         python = peers.peer_python("d3rlpy")
     rows = []
     for kind in args.datasets:
-        path = dataset_file(data_dir, kind, args.size)
+        path = dataset_file(data_dir, args.env, kind, args.size, args.train_steps)
+        name = cell_name(args.env, kind)
         for algo in args.algos:
-            row = {"dataset": kind, "algo": algo, "data_score": data_score(path)}
+            row = {"dataset": name, "algo": algo, "data_score": data_score(path)}
             if "ours" in args.sides:
-                row["ours"] = run_ours(algo, path, out / "ours" / kind / algo, args)
+                row["ours"] = run_ours(algo, path, out / "ours" / name / algo, args)
             if python is not None:
-                row["peer"] = run_peer(algo, path, out / "d3rlpy" / kind / algo, args, python)
+                row["peer"] = run_peer(algo, path, out / "d3rlpy" / name / algo, args, python)
             rows.append(row)
             if both:
                 (out / "parity.json").write_text(json.dumps({"config": vars(args), "rows": rows}, indent=2))

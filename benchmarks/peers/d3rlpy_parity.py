@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 
@@ -84,6 +85,28 @@ def evaluate(algo, episodes: int, seed: int) -> list[float]:
     return returns
 
 
+def export_policy(algo, observations: np.ndarray, path: str) -> None:
+    """The deterministic policy's weights as numpy (`benchmarks/peer_policy.py` reads them):
+    encoder layers W0, b0, W1, b1, ... (ReLU between), the mean head `head_W`, `head_b` (tanh on
+    top: d3rlpy's `squashed_mu`, what `predict` returns), and `check_obs` / `check_actions`, d3rlpy's
+    own `predict` on 256 of the file's observations, so the reader proves its forward pass is the same."""
+    modules = algo.impl.modules
+    policy = getattr(modules, "policy", None) or modules.imitator
+    state = {k: v.detach().cpu().numpy() for k, v in policy.state_dict().items()}
+    layers = sorted(
+        {int(k.split(".")[2]) for k in state if k.startswith("_encoder._layers.") and k.endswith(".weight")}
+    )
+    arrays = {}
+    for i, layer in enumerate(layers):
+        arrays[f"W{i}"] = state[f"_encoder._layers.{layer}.weight"]
+        arrays[f"b{i}"] = state[f"_encoder._layers.{layer}.bias"]
+    head = "_fc" if "_fc.weight" in state else "_mu"
+    arrays["head_W"], arrays["head_b"] = state[f"{head}.weight"], state[f"{head}.bias"]
+    check = observations[:256].astype(np.float32)
+    arrays["check_obs"], arrays["check_actions"] = check, np.asarray(algo.predict(check), np.float32)
+    np.savez(path, **arrays)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
@@ -93,13 +116,23 @@ def main(argv=None):
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
+    parser.add_argument(
+        "--export-dir",
+        default=None,
+        help="write the policy at every evaluation as policy_<updates>.npz here, for our side to evaluate in "
+        "the file's own env (`benchmarks/peer_policy.py`); the only evaluation for envs other than Pendulum",
+    )
     args = parser.parse_args(argv)
 
     import d3rlpy
 
     arrays, meta = load(args.data)
-    if meta.get("env") != "gymnax:Pendulum-v1" or meta.get("dynamics"):
-        raise SystemExit(f"{args.data}: the peer evaluates in gymnasium's Pendulum-v1 only, not {meta.get('env')}")
+    in_gymnasium = meta.get("env") == "gymnax:Pendulum-v1" and not meta.get("dynamics")
+    if not in_gymnasium and args.export_dir is None:
+        raise SystemExit(
+            f"{args.data}: the peer evaluates in gymnasium's Pendulum-v1 only, not {meta.get('env')}; "
+            "pass --export-dir and evaluate the exported policies with benchmarks/peer_policy.py"
+        )
     refs = meta.get("reference_returns") or {}
     if "random" not in refs or "expert" not in refs:
         raise SystemExit(f"{args.data}: metadata has no reference_returns (random, expert) to normalise by")
@@ -116,14 +149,21 @@ def main(argv=None):
             steps = min(args.eval_every, args.updates - done)
             train_seconds += fit(algo, dataset, steps, logdir)
             done += steps
-            returns = evaluate(algo, args.episodes, args.seed)
-            score = 100.0 * (float(np.mean(returns)) - low) / (high - low)
-            curve.append({"updates": done, "mean_return": float(np.mean(returns)), "score": score})
-            print(f"d3rlpy {args.algo} seed {args.seed}: {done} updates, score {score:.1f}", flush=True)
+            point = {"updates": done}
+            if args.export_dir is not None:
+                os.makedirs(args.export_dir, exist_ok=True)
+                point["policy"] = os.path.join(args.export_dir, f"policy_{done}.npz")
+                export_policy(algo, arrays["observations"], point["policy"])
+            if in_gymnasium:
+                returns = evaluate(algo, args.episodes, args.seed)
+                point["mean_return"] = float(np.mean(returns))
+                point["score"] = 100.0 * (point["mean_return"] - low) / (high - low)
+                print(f"d3rlpy {args.algo} seed {args.seed}: {done} updates, score {point['score']:.1f}", flush=True)
+            curve.append(point)
     result = {
         **peer_record(args),
         "curve": curve,
-        "final_score": curve[-1]["score"],
+        "final_score": curve[-1].get("score"),
         "train_seconds": train_seconds,
         "wall_seconds": time.perf_counter() - t0,
     }
