@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE))
 ALGOS = ("bc", "td3bc", "iql", "cql", "calql")
 DATASETS = ("medium", "medium-replay", "medium-expert")
 ENV = "gymnax:Pendulum-v1"
+README_BEGIN, README_END = "<!-- parity:begin -->", "<!-- parity:end -->"
 
 
 def log(msg: str) -> None:
@@ -165,6 +166,14 @@ def write_table(rows: list[dict], out: Path, args) -> None:
         )
     (out / "parity.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    if args.write_readme:
+        readme = HERE / "README.md"
+        text = readme.read_text()
+        if README_BEGIN not in text or README_END not in text:
+            raise SystemExit(f"{readme}: missing the {README_BEGIN} / {README_END} markers the table goes between")
+        head, rest = text.split(README_BEGIN, 1)
+        tail = rest.split(README_END, 1)[1]
+        readme.write_text(f"{head}{README_BEGIN}\n" + "\n".join(lines) + f"\n{README_END}{tail}")
 
 
 def main(argv=None):
@@ -188,6 +197,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--peer-seeds", type=int, default=2)
     parser.add_argument("--skip-peer", action="store_true", help="ours only")
+    parser.add_argument("--write-readme", action="store_true", help="put the table in benchmarks/README.md too")
     parser.add_argument(
         "--sides",
         nargs="+",
