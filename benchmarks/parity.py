@@ -126,6 +126,8 @@ def run_peer(algo: str, path: Path, out: Path, args, python: Path) -> dict:
             if not scored.exists():
                 scored.write_text(json.dumps(peer_policy.score(final_policy, str(path), args.episodes, seed)))
             ours_env.append(json.loads(scored.read_text())["score"])
+        elif not in_gymnasium:
+            raise SystemExit(f"{target}: no exported final policy to score in {args.env}; delete it to rerun the seed")
         scores.append(done["final_score"] if in_gymnasium else ours_env[-1])
         seconds.append(done["wall_seconds"])
     return {
@@ -224,9 +226,9 @@ def main(argv=None):
     rows = []
     for kind in args.datasets:
         path = dataset_file(data_dir, args.env, kind, args.size, args.train_steps)
-        name = cell_name(args.env, kind)
+        name, score = cell_name(args.env, kind), data_score(path)
         for algo in args.algos:
-            row = {"dataset": name, "algo": algo, "data_score": data_score(path)}
+            row = {"dataset": name, "algo": algo, "data_score": score}
             if "ours" in args.sides:
                 row["ours"] = run_ours(algo, path, out / "ours" / name / algo, args)
             if python is not None:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_offline_agents import tiny_dataset
 
-from jaxrl_hybrid.data import from_arrays, save
+from jaxrl_hybrid.data import save
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,23 +38,7 @@ def export(path, rng, tamper=0.0):
 
 
 def pendulum_file(path):
-    rng = np.random.default_rng(1)
-    n = 400
-    obs = rng.normal(size=(n + 1, 3)).astype(np.float32)
-    timeouts = np.zeros(n, bool)
-    timeouts[199::200] = True
-    save(
-        from_arrays(
-            observations=obs[:-1],
-            actions=rng.uniform(-1, 1, (n, 1)).astype(np.float32),
-            rewards=-rng.uniform(0, 16, n).astype(np.float32),
-            next_observations=obs[1:],
-            terminals=np.zeros(n, bool),
-            timeouts=timeouts,
-            metadata={"env": "gymnax:Pendulum-v1", "reference_returns": {"random": -1200.0, "expert": -150.0}},
-        ),
-        path,
-    )
+    save(tiny_dataset(), path)  # 600 Pendulum rows, reference returns random -1200, expert -150
 
 
 def test_exported_policy_is_checked_then_scored_in_the_files_env(tmp_path):
