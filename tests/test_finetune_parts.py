@@ -187,7 +187,7 @@ def test_wsrl_defaults_are_the_papers(toy_dataset):
     program = make_finetune_program(config, toy_dataset)
     cfg = program.online_agent.config
     assert (cfg.num_critics, cfg.num_min_critics, cfg.critic_layer_norm) == (10, 2, True)
-    assert config.online_shape == (4, 1024) and config.resolved_batch_size == 256  # online (utd, batch); pretraining
+    assert config.online_shape == (4, 256) and config.resolved_batch_size == 256  # online (utd, batch); pretraining
     assert program.online.warmup_steps == 5000
     hp = program.default_hparams
     assert (float(hp.actor_lr), float(hp.critic_lr)) == pytest.approx((1e-4, 3e-4))

@@ -88,7 +88,8 @@ class Finetune(RunOptions):
     batch_size: int | None = None
     """pretraining minibatch; default 256"""
     online_batch_size: int | None = None
-    """default wsrl 1024, else --batch-size"""
+    """rows per online critic step; default wsrl 256 (x UTD 4: the paper's batch of 1024, whose actor step
+    takes all of it), else --batch-size"""
     utd: int | None = None
     """online critic updates per env step; default wsrl 4, else 1"""
     num_actions: int | None = None

@@ -7,7 +7,8 @@ Methods (`FinetuneConfig.method`):
 
 - `wsrl` (Zhou et al., 2024): pretrain Cal-QL or CQL, load the weights into SAC, drop the
   offline data, collect `warmup_steps` steps with the frozen pretrained policy, then update
-  online only (the WSRL paper: UTD 4, batch 1024, actor lr 1e-4, critic lr 3e-4).
+  online only (the WSRL paper: UTD 4, batch 1024 split into 4 critic minibatches of 256 and one
+  actor step on all 1024 rows, actor lr 1e-4, critic lr 3e-4).
 - `calql`, `cql`, `iql`: the pretrained agent keeps its own update (penalty included) online,
   on batches with an exact `offline_fraction` of offline rows (50/50, RLPD-style symmetric
   sampling). Cal-QL's online transitions get Monte-Carlo returns when their episode ends.
@@ -63,9 +64,10 @@ PRETRAIN_KEY, ONLINE_KEY, FRESH_AGENT_KEY, START_EVAL_KEY = 0, 1, 2, 3
 
 
 # WSRL's paper settings (ALGORITHMS.md): a 10-critic LayerNorm ensemble with a min over a random
-# 2, pretrained and fine-tuned; online UTD 4 with batch 1024.
+# 2, pretrained and fine-tuned; online UTD 4 with batch 1024, which WSRL's code (RLPD's high-UTD
+# update) splits into 4 critic minibatches of 256 and one actor step on all 1024 rows.
 WSRL_CRITICS = {"num_critics": 10, "num_min_critics": 2, "critic_layer_norm": True}
-WSRL_ONLINE = {"online_batch_size": 1024, "online_utd": 4}
+WSRL_ONLINE = {"online_batch_size": 256, "online_utd": 4}
 
 
 def _default_agent_config(method: str):
@@ -87,7 +89,7 @@ class FinetuneConfig:
     `warmup_steps` without updates (default: WSRL 5000 frozen-policy steps, SAC 1000 random
     steps, else 0), with an evaluation every `eval_every` steps after the warm-up. Pretraining
     updates get `utd` minibatches of `batch_size` rows (default: the pretrained algorithm's, 256);
-    online ones `online_utd` of `online_batch_size` (default: WSRL's 4 x 1024, else the
+    online ones `online_utd` of `online_batch_size` (default: WSRL's 4 x 256, else the
     pretraining ones). WSRL's default agent is Cal-QL with WSRL's critic ensemble (`WSRL_CRITICS`).
     `reward_scale` (default: the pretrained algorithm's, `agents.registry`) multiplies the
     offline data's rewards and every online transition's alike (`data.reward_scale_factor`).

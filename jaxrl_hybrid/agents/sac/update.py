@@ -16,16 +16,18 @@ from jaxrl_hybrid.types import Batch
 
 def update(agent, state, batch: Batch, key, hparams):
     """One SAC update of `agent` (its `losses`, `nets` and `tx`). `batch` fields have a leading
-    axis of UTD minibatches: one critic step each, then the actor and temperature on the last."""
+    axis of UTD minibatches: one critic step each, then one actor and one temperature step on
+    all of their rows together, as RLPD's and WSRL's high-UTD update does (its batch of 1024 at
+    UTD 4 is four critic steps of 256 and one actor step of 1024)."""
     losses = agent.losses
     key_critic, key_actor = jax.random.split(key)
     state, metrics = utd_critic_updates(
         agent, state, batch, key_critic, hparams, losses.td_target, losses.td_loss, losses.penalty
     )
-    last = jax.tree.map(lambda x: x[-1], batch)
+    rows = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), batch)
 
     def actor_objective(params):
-        per_example, log_prob = losses.actor_loss(params, agent, state, last, key_actor, hparams)
+        per_example, log_prob = losses.actor_loss(params, agent, state, rows, key_actor, hparams)
         return per_example.mean(), log_prob
 
     (a_loss, log_prob), grads = jax.value_and_grad(actor_objective, has_aux=True)(state.actor.params)
