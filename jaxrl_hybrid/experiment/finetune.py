@@ -207,7 +207,7 @@ def run_finetune(
     curve = scores(returns).T
     finals = returns[-1]
 
-    per_seed = finetune_summary(np.asarray(steps), curve, scores(start_returns))
+    per_seed = finetune_summary(np.asarray(steps), curve, scores(start_returns), warmup=online.warmup_steps)
     summary = {
         "method": config.method,
         "pretrain_algo": algo,

@@ -23,16 +23,23 @@ def _check(steps, scores, start) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return steps, scores, start
 
 
-def initial_dip(steps, scores, start, window: float = 0.1) -> np.ndarray:
+def initial_dip(steps, scores, start, window: float = 0.1, warmup: int = 0) -> np.ndarray:
     """How far each run falls below its pretrained score early in fine-tuning.
 
-    `start - min(scores at online steps <= window * last step)`: positive when the run dips,
-    negative when even its worst early evaluation beats the pretrained policy. When no
-    evaluation falls inside the window, the first one is used.
+    `start - min(scores in the window)`: positive when the run dips, negative when even its
+    worst early evaluation beats the pretrained policy. The window is the first `window` share
+    of the steps that update the agent: online steps in `(warmup, warmup + window * (last
+    step - warmup)]`. A warm-up that acts without updating (WSRL's frozen policy, SAC's random
+    actions) cannot move the policy, so a window inside it would measure nothing but
+    evaluation noise. When no evaluation falls inside the window, the first after the warm-up
+    is used.
     """
     steps, scores, start = _check(steps, scores, start)
-    inside = steps <= window * steps[-1]
-    inside[0] = True
+    if not 0 <= warmup < steps[-1]:
+        raise ValueError(f"warmup must be in [0, last step {steps[-1]:.0f}), got {warmup}")
+    after = steps > warmup
+    inside = after & (steps <= warmup + window * (steps[-1] - warmup))
+    inside[np.argmax(after)] = True
     return start - scores[..., inside].min(axis=-1)
 
 
@@ -52,10 +59,10 @@ def area_under_curve(steps, scores, start) -> np.ndarray:
     return area / steps[-1]
 
 
-def finetune_summary(steps, scores, start, window: float = 0.1) -> dict[str, np.ndarray]:
-    """{"initial_dip", "final_score", "auc"} per run."""
+def finetune_summary(steps, scores, start, window: float = 0.1, warmup: int = 0) -> dict[str, np.ndarray]:
+    """{"initial_dip", "final_score", "auc"} per run (`warmup`: online steps before the first update)."""
     return {
-        "initial_dip": initial_dip(steps, scores, start, window),
+        "initial_dip": initial_dip(steps, scores, start, window, warmup),
         "final_score": final_score(steps, scores, start),
         "auc": area_under_curve(steps, scores, start),
     }
