@@ -1,0 +1,50 @@
+"""The default experiment's script (`make run`) end to end, at toy scale: every arm of both presets runs,
+the report holds each method's row and the critics' Q against the data's Monte-Carlo returns, and a
+failing run leaves the previous report untouched."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "offline_to_online" / "run.py"
+
+
+@pytest.fixture
+def o2o(monkeypatch):
+    spec = importlib.util.spec_from_file_location("o2o_run", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "o2o_run", module)  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    behaviour = {**module.DATA_SETTINGS["behaviour"], "train_steps": 300, "hidden_dims": [16, 16]}
+    monkeypatch.setattr(module, "DATA_SETTINGS", {**module.DATA_SETTINGS, "size": 1000, "behaviour": behaviour})
+    monkeypatch.setattr(module, "AGENT", {**module.AGENT, "hidden_dims": (16, 16)})
+    monkeypatch.setattr(module, "SAC_WARMUP", 100)
+    arms = ("calql", "wsrl", "wsrl_no_warmup", "sac", "cql")
+    monkeypatch.setattr(module, "PRESETS", {"quick": module.Preset(2, 100, 300, 100, 100, arms)})
+    return module
+
+
+@pytest.mark.slow
+def test_every_arm_reports_and_a_failure_keeps_the_old_report(o2o, tmp_path):
+    out, data = tmp_path / "default", tmp_path / "data"
+    assert o2o.main(["--out", str(out), "--data-dir", str(data)]) == 0
+    report = (out / "report.md").read_text()
+    for label in o2o.LABELS.values():
+        assert f"| {label} | 2 |" in report
+    assert "MC return of the data" in report and (out / "learning_curves.png").exists()
+    calql = json.loads((out / "calql" / "summary.json").read_text())
+    wsrl = json.loads((out / "wsrl" / "summary.json").read_text())
+    # WSRL starts from Cal-QL's saved pretrained agents: the same start scores.
+    assert wsrl["start_score"]["per_seed"] == calql["start_score"]["per_seed"]
+    no_warmup = json.loads((out / "wsrl_no_warmup" / "summary.json").read_text())
+    assert wsrl["warmup_steps"] == 100 and no_warmup["warmup_steps"] == 0
+
+    # A rerun that fails part-way leaves the finished report and its run folders as they were.
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    o2o.PRESETS["quick"] = o2o.Preset(2, 100, 300, 100, 100, ("calql", "unknown-arm"))
+    with pytest.raises(ValueError, match="unknown-arm"):
+        o2o.main(["--out", str(out), "--data-dir", str(data)])
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
