@@ -50,21 +50,33 @@ def make_dataset(arrays):
     )
 
 
-def make_algo(name: str, gamma: float):
+def make_algo(name: str, gamma: float, hidden_dims: list[int] | None = None, batch_size: int | None = None):
     """d3rlpy's algorithm at its documented defaults (Cal-QL and CQL with a fixed alpha 5 as the
-    papers' locomotion runs, TD3+BC alpha 2.5); gamma from the file."""
+    papers' locomotion runs, TD3+BC alpha 2.5); gamma from the file. `hidden_dims` and
+    `batch_size` replace d3rlpy's 256x256 networks and its batch size, for comparisons at an
+    experiment's smaller settings."""
     import d3rlpy
 
     algos = d3rlpy.algos
+    kw = {}
+    if hidden_dims:
+        encoder = d3rlpy.models.VectorEncoderFactory(hidden_units=list(hidden_dims))
+        kw["encoder_factory" if name == "bc" else "actor_encoder_factory"] = encoder
+        if name != "bc":
+            kw["critic_encoder_factory"] = encoder
+        if name == "iql":
+            kw["value_encoder_factory"] = encoder
+    if batch_size:
+        kw["batch_size"] = batch_size
     if name == "bc":
-        return algos.BCConfig().create(device="cpu:0")
+        return algos.BCConfig(**kw).create(device="cpu:0")
     if name == "td3bc":
-        return algos.TD3PlusBCConfig(gamma=gamma).create(device="cpu:0")
+        return algos.TD3PlusBCConfig(gamma=gamma, **kw).create(device="cpu:0")
     if name == "iql":
-        return algos.IQLConfig(gamma=gamma).create(device="cpu:0")
+        return algos.IQLConfig(gamma=gamma, **kw).create(device="cpu:0")
     if name in ("cql", "calql"):
         cls = algos.CalQLConfig if name == "calql" else algos.CQLConfig
-        return cls(gamma=gamma, alpha_learning_rate=0.0, conservative_weight=5.0).create(device="cpu:0")
+        return cls(gamma=gamma, alpha_learning_rate=0.0, conservative_weight=5.0, **kw).create(device="cpu:0")
     raise ValueError(f"unknown algo {name!r}; expected one of {ALGOS}")
 
 
@@ -116,6 +128,8 @@ def main(argv=None):
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--hidden-dims", type=int, nargs="+", default=None, help="default: d3rlpy's 256 256")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: d3rlpy's for the algorithm")
     parser.add_argument(
         "--export-dir",
         default=None,
@@ -139,7 +153,7 @@ def main(argv=None):
     low, high = float(refs["random"]), float(refs["expert"])
     d3rlpy.seed(args.seed)
     dataset = make_dataset(arrays)
-    algo = make_algo(args.algo, float(meta.get("gamma") or 0.99))
+    algo = make_algo(args.algo, float(meta.get("gamma") or 0.99), args.hidden_dims, args.batch_size)
     curve = []
     t0 = time.perf_counter()
     train_seconds = 0.0
