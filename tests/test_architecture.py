@@ -137,7 +137,7 @@ def test_loop_settings_live_in_the_loop_configs():
         TrainConfig(utd=0)
     with pytest.raises(ValueError, match="unknown algo"):
         TrainConfig(algo="dqn2")
-    assert FinetuneConfig(method="wsrl").online_shape == (4, 1024)
+    assert FinetuneConfig(method="wsrl").online_shape == (4, 256)
     assert FinetuneConfig(method="calql", batch_size=64, utd=2).online_shape == (2, 64)
     with pytest.raises(ValueError, match="leaves no real or no sim rows"):
         HybridConfig(batch_size=1)

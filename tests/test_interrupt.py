@@ -20,11 +20,14 @@ from jaxrl_hybrid.cli.main import main
 
 pytestmark = pytest.mark.xdist_group("interrupt")
 
-# 8 chunks of 400 env steps (a fraction of a second each), a resume checkpoint every 2.
+# 40 chunks of 400 env steps (about 0.15 s each), a resume checkpoint every 2. The signal comes
+# after chunk 2 or 3: the other 37 keep the run alive for seconds, so a test process that the
+# scheduler starves for a moment still signals a running process (with 8 chunks, a run on an
+# idle 2-core CI machine once finished first and exited 0).
 ARGS = [
     "train", "--algo", "sac", "--env", "gymnax:Pendulum-v1", "--num-seeds", "2", "--seed", "3",
-    "--total-steps", "3400", "--learning-starts", "200", "--eval-every", "400", "--hidden-dims", "16", "16",
-    "--batch-size", "16", "--buffer-size", "4000", "--num-eval-episodes", "1", "--checkpoint-every", "2",
+    "--total-steps", "16200", "--learning-starts", "200", "--eval-every", "400", "--hidden-dims", "16", "16",
+    "--batch-size", "16", "--buffer-size", "16200", "--num-eval-episodes", "1", "--checkpoint-every", "2",
 ]  # fmt: skip
 FILES = ("metrics.jsonl", "summary.json")
 
