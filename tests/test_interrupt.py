@@ -20,22 +20,29 @@ from jaxrl_hybrid.cli.main import main
 
 pytestmark = pytest.mark.xdist_group("interrupt")
 
-# 40 chunks of 400 env steps (about 0.15 s each), a resume checkpoint every 2. The signal comes
-# after chunk 2 or 3: the other 37 keep the run alive for seconds, so a test process that the
-# scheduler starves for a moment still signals a running process (with 8 chunks, a run on an
-# idle 2-core CI machine once finished first and exited 0).
+# 8 chunks of 400 env steps (a fraction of a second each), a resume checkpoint every 2.
 ARGS = [
     "train", "--algo", "sac", "--env", "gymnax:Pendulum-v1", "--num-seeds", "2", "--seed", "3",
-    "--total-steps", "16200", "--learning-starts", "200", "--eval-every", "400", "--hidden-dims", "16", "16",
-    "--batch-size", "16", "--buffer-size", "16200", "--num-eval-episodes", "1", "--checkpoint-every", "2",
+    "--total-steps", "3400", "--learning-starts", "200", "--eval-every", "400", "--hidden-dims", "16", "16",
+    "--batch-size", "16", "--buffer-size", "4000", "--num-eval-episodes", "1", "--checkpoint-every", "2",
 ]  # fmt: skip
 FILES = ("metrics.jsonl", "summary.json")
+
+
+# The CLI as a terminal's foreground job runs it: Ctrl-C raises KeyboardInterrupt. A process
+# started in the background by a non-interactive shell (`make test &`, `nohup ... &` in a script)
+# inherits SIGINT ignored, and Python then never installs its handler, so the interrupted runs
+# here would finish and exit 0. The child restores the handler itself before running the CLI.
+_CHILD = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from jaxrl_hybrid.cli.main import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def _cli(extra, **kw):
     import jax
 
-    cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", *extra]
+    cmd = [sys.executable, "-c", _CHILD, *extra]
     # The test session's compilation cache: the reference run's compile serves every subprocess.
     env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": jax.config.jax_compilation_cache_dir}
     env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "1"
