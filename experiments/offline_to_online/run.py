@@ -22,9 +22,9 @@
    learning_curves.png with CI bands.
 
 Presets (`--preset`):
-- `quick` (`make run`, about 10 minutes on 2 cores): 16 seeds, 5,000 pretraining updates,
-  5,000 online steps, WSRL warm-up 1,000 (a fifth of the budget, as the paper's 5,000 is of
-  25,000-step fine-tuning windows at the start of its curves).
+- `quick` (`make run`, 7.5 minutes on a 2-core CPU from a fresh clone): 16 seeds, 5,000
+  pretraining updates, 5,000 online steps, WSRL warm-up 1,000 (a fifth of the online budget;
+  the paper's 5,000 is in `dip`).
 - `dip` (WSRL's no-dip claim, about 40 minutes): 8 seeds, 30,000 pretraining updates (enough
   for the critic's mean Q to stop moving at discount 0.99), the paper's 5,000-step warm-up,
   15,000 online steps.
