@@ -169,13 +169,12 @@ def write_table(rows: list[dict], out: Path, args) -> None:
     (out / "parity.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if args.write_readme:
-        readme = HERE / "README.md"
-        text = readme.read_text()
-        if README_BEGIN not in text or README_END not in text:
-            raise SystemExit(f"{readme}: missing the {README_BEGIN} / {README_END} markers the table goes between")
-        head, rest = text.split(README_BEGIN, 1)
-        tail = rest.split(README_END, 1)[1]
-        readme.write_text(f"{head}{README_BEGIN}\n" + "\n".join(lines) + f"\n{README_END}{tail}")
+        from jaxrl_hybrid.report.render import write_between_markers
+
+        try:
+            write_between_markers(HERE / "README.md", README_BEGIN, README_END, "\n" + "\n".join(lines) + "\n")
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
 
 
 def main(argv=None):

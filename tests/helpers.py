@@ -1,6 +1,9 @@
 """Small configs shared by the training tests."""
 
 import functools
+import importlib.util
+import sys
+from pathlib import Path
 
 import jax
 
@@ -8,6 +11,20 @@ from jaxrl_hybrid.agents import PPOConfig, SACConfig, TD3Config
 from jaxrl_hybrid.losses import CriticLoss
 from jaxrl_hybrid.training import TrainConfig
 from jaxrl_hybrid.training.collect import CollectConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative: str, name: str):
+    """A script of benchmarks/ or experiments/ imported as module `name` (fresh each call), so a
+    test can call its functions and patch its settings. It is registered in sys.modules, where
+    its dataclasses look their module up."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
 
 PENDULUM_SUPPORT = {"num_bins": 101, "v_min": -1700.0, "v_max": 100.0}
 

@@ -2,22 +2,15 @@
 the report holds each method's row and the critics' Q against the data's Monte-Carlo returns, and a
 failing run leaves the previous report untouched."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "offline_to_online" / "run.py"
+from helpers import load_script
 
 
 @pytest.fixture
 def o2o(monkeypatch):
-    spec = importlib.util.spec_from_file_location("o2o_run", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "o2o_run", module)  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
+    module = load_script("experiments/offline_to_online/run.py", "o2o_run")
     behaviour = {**module.DATA_SETTINGS["behaviour"], "train_steps": 300, "hidden_dims": [16, 16]}
     monkeypatch.setattr(module, "DATA_SETTINGS", {**module.DATA_SETTINGS, "size": 1000, "behaviour": behaviour})
     monkeypatch.setattr(module, "AGENT", {**module.AGENT, "hidden_dims": (16, 16)})

@@ -3,23 +3,16 @@ actions before our evaluation scores it in the file's env (the parity suite's se
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import load_script
 from test_offline_agents import tiny_dataset
 
 from jaxrl_hybrid.data import save
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def peer_policy():
-    spec = importlib.util.spec_from_file_location("peer_policy", ROOT / "benchmarks" / "peer_policy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/peer_policy.py", "peer_policy")
 
 
 def export(path, rng, tamper=0.0):

@@ -28,3 +28,17 @@ def test_summarize_fields_and_bad_input():
     assert s["mean"] == 2.5 and s["num_runs"] == 4 and len(s["ci95"]) == 2
     with pytest.raises(ValueError, match="NaN"):
         summarize([1.0, float("nan")])
+
+
+def test_write_between_markers_replaces_only_the_marked_part(tmp_path):
+    from jaxrl_hybrid.report.render import write_between_markers
+
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- b -->\nold table\n<!-- e -->\nafter\n")
+    write_between_markers(readme, "<!-- b -->", "<!-- e -->", "\nnew table\n")
+    assert readme.read_text() == "intro\n<!-- b -->\nnew table\n<!-- e -->\nafter\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # no temporary file left
+    readme.write_text("no markers here\n")
+    with pytest.raises(ValueError, match=r"README\.md: missing the <!-- b -->"):
+        write_between_markers(readme, "<!-- b -->", "<!-- e -->", "x")
+    assert readme.read_text() == "no markers here\n"

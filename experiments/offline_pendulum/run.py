@@ -150,12 +150,8 @@ def table(results: dict) -> str:
 
 
 def write_readme(results: dict) -> None:
-    readme = HERE / "README.md"
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{readme}: missing the {BEGIN} / {END} markers the table goes between")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    from jaxrl_hybrid.report.render import write_between_markers
+
     s = results["settings"]
     body = (
         f"\n{s['num_seeds']} seeds, {s['updates']} updates, {'x'.join(map(str, s['hidden_dims']))} networks, "
@@ -167,7 +163,7 @@ def write_readme(results: dict) -> None:
         + table(results)
         + "\n"
     )
-    readme.write_text(head + BEGIN + body + END + tail)
+    write_between_markers(HERE / "README.md", BEGIN, END, body)
 
 
 def main(argv: list[str] | None = None) -> int:

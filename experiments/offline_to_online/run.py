@@ -118,10 +118,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(method, config, **kw):
         print(f"\n== {LABELS[method]} ==", flush=True)
-        start = time.perf_counter()
         summary = run_finetune(config, out=str(out.staging / method), **common, **kw)
         runs[LABELS[method]] = Path(summary["out"])
-        seconds[method] = time.perf_counter() - start
+        seconds[method] = summary["wall_time_s"]
 
     base = FinetuneConfig(
         method="calql",

@@ -125,11 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     text = table(results, settings)
     print(text)
     if args.write_readme:
-        readme = HERE / "README.md"
-        body = readme.read_text()
-        start, end = body.index(MARK_BEGIN) + len(MARK_BEGIN), body.index(MARK_END)
-        readme.write_text(body[:start] + "\n" + text + body[end:])
-        print(f"wrote {readme}")
+        from jaxrl_hybrid.report.render import write_between_markers
+
+        write_between_markers(HERE / "README.md", MARK_BEGIN, MARK_END, "\n" + text)
+        print(f"wrote {HERE / 'README.md'}")
     return 0
 
 

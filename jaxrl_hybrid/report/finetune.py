@@ -62,8 +62,7 @@ def table(runs: dict[str, str | Path]) -> str:
 def _value(line: dict | None, key: str) -> str:
     if line is None or key not in line:
         return "-"
-    stat = summarize(np.asarray(line[key], dtype=np.float64))
-    return f"{stat['iqm']:.1f} [{stat['ci95'][0]:.1f}, {stat['ci95'][1]:.1f}]"
+    return _cell(summarize(np.asarray(line[key], dtype=np.float64)))
 
 
 def critic_table(runs: dict[str, str | Path]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,21 @@ def load_metrics(run_dir: str | Path) -> list[dict]:
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}: line {i} is not JSON ({e})") from e
     return lines
+
+
+def write_between_markers(path: str | Path, begin: str, end: str, body: str) -> None:
+    """Replace what lies between the `begin` and `end` markers of a text file (a README's
+    generated table) with `body`, keeping both markers and the rest. The file is replaced in one
+    step (a temporary file, then os.replace), so a failure never leaves it half-written."""
+    path = Path(path)
+    text = path.read_text()
+    if begin not in text or end not in text.split(begin, 1)[1]:
+        raise ValueError(f"{path}: missing the {begin} / {end} markers the table goes between")
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(head + begin + body + end + tail)
+    os.replace(tmp, path)
 
 
 def write_report(run_dir: str | Path, title: str) -> Path:
