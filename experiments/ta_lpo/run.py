@@ -16,8 +16,9 @@ against PPO on held-out envs.
 3. results.json and (--write-readme) the table in experiments/ta_lpo/README.md.
 
 The paper meta-trains for hundreds of generations on MinAtar and Brax with full PureJaxRL
-budgets; this is scaled to a 2-core CPU, and gymnax's MinAtar and bsuite envs fail under this
-JAX version (an assertion in their `lax.select`), so the held-out envs are classic control.
+budgets; this is scaled to a 2-core CPU, so the held-out envs are classic control. (MinAtar and
+bsuite envs run since our policies flatten image observations; the `lax.select` assertion this
+note once blamed on gymnax was our MLP acting on their pixel axes.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Flax modules: MLP, critic ensembles, value heads and policies."""
 
-from jaxrl_hybrid.networks.critics import QEnsemble, QNetwork, ValueNetwork, min_over_subset
+from jaxrl_hybrid.networks.critics import DiscreteQNetwork, QEnsemble, QNetwork, ValueNetwork, min_over_subset
 from jaxrl_hybrid.networks.mlp import MLP
 from jaxrl_hybrid.networks.policies import (
     CategoricalPolicy,
@@ -15,6 +15,7 @@ __all__ = [
     "MLP",
     "CategoricalPolicy",
     "DeterministicPolicy",
+    "DiscreteQNetwork",
     "GaussianPolicy",
     "QEnsemble",
     "QNetwork",

@@ -12,7 +12,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrl_hybrid.networks.mlp import MLP, activation_fn
+from jaxrl_hybrid.networks.mlp import MLP, activation_fn, flatten_obs
 
 
 class QNetwork(nn.Module):
@@ -56,16 +56,56 @@ class QEnsemble(nn.Module):
 
 
 class ValueNetwork(nn.Module):
-    """V(s): MLP over the observation with `out_dim` outputs (1 scalar or num_bins logits)."""
+    """V(s): MLP over the observation (its `obs_ndim` axes flattened) with `out_dim` outputs
+    (1 scalar or num_bins logits)."""
 
     hidden_dims: Sequence[int]
     out_dim: int = 1
     layer_norm: bool = False
     activation: str = "relu"
+    obs_ndim: int = 1
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
-        return MLP(self.hidden_dims, self.out_dim, self.layer_norm, activation_fn(self.activation))(obs)
+        x = flatten_obs(obs, self.obs_ndim)
+        return MLP(self.hidden_dims, self.out_dim, self.layer_norm, activation_fn(self.activation))(x)
+
+
+class DiscreteQNetwork(nn.Module):
+    """Q(s, .) of every discrete action at once: outputs (*batch, num_actions, out_dim).
+
+    `torso` "mlp" flattens the observation; "cnn" (image observations such as MinAtar's
+    10x10xC) first applies one 3x3 convolution of `conv_channels` with ReLU, as the MinAtar
+    paper's and PQN's networks, then flattens. LayerNorm (PQN's default) goes before every
+    hidden activation, the convolution's included.
+    """
+
+    hidden_dims: Sequence[int]
+    num_actions: int
+    out_dim: int = 1
+    layer_norm: bool = False
+    activation: str = "relu"
+    torso: str = "mlp"
+    obs_ndim: int = 1
+    conv_channels: int = 16
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        if self.torso == "cnn":
+            if self.obs_ndim != 3:
+                raise ValueError(f"the cnn torso needs (H, W, C) observations; these have {self.obs_ndim} axes")
+            batch = obs.shape[:-3]
+            x = obs.reshape((-1, *obs.shape[-3:]))
+            x = nn.Conv(self.conv_channels, (3, 3), padding="VALID")(x)
+            if self.layer_norm:
+                x = nn.LayerNorm()(x)
+            x = nn.relu(x).reshape((*batch, -1))
+        elif self.torso == "mlp":
+            x = flatten_obs(obs, self.obs_ndim)
+        else:
+            raise ValueError(f"unknown torso {self.torso!r}; expected 'mlp' or 'cnn'")
+        x = MLP(self.hidden_dims, self.num_actions * self.out_dim, self.layer_norm, activation_fn(self.activation))(x)
+        return x.reshape((*x.shape[:-1], self.num_actions, self.out_dim))
 
 
 def min_over_subset(values: jax.Array, key: jax.Array, subset_size: int) -> jax.Array:

@@ -36,6 +36,15 @@ def scaled_init(scale: float) -> nn.initializers.Initializer:
     return nn.initializers.variance_scaling(scale**2, "fan_avg", "uniform")
 
 
+def flatten_obs(obs: jax.Array, obs_ndim: int) -> jax.Array:
+    """Observations with their last `obs_ndim` axes (the env's observation shape) flattened into
+    one: a dense layer on an image observation (MinAtar's 10x10xC) would otherwise act on its
+    channel axis alone and keep the pixel axes as batch axes."""
+    if obs_ndim == 1:
+        return obs
+    return obs.reshape((*obs.shape[: obs.ndim - obs_ndim], -1))
+
+
 class MLP(nn.Module):
     """Dense layers with an activation (and LayerNorm before it, if asked) between them.
 

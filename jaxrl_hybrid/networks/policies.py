@@ -8,7 +8,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxrl_hybrid.networks.mlp import MLP, activation_fn, scaled_init
+from jaxrl_hybrid.networks.mlp import MLP, activation_fn, flatten_obs, scaled_init
 
 LOG_STD_MIN = -5.0
 LOG_STD_MAX = 2.0
@@ -57,16 +57,18 @@ class DeterministicPolicy(nn.Module):
 
 
 class CategoricalPolicy(nn.Module):
-    """Logits over `num_actions` discrete actions."""
+    """Logits over `num_actions` discrete actions; `obs_ndim` observation axes are flattened first."""
 
     hidden_dims: Sequence[int]
     num_actions: int
     activation: str = "tanh"
+    obs_ndim: int = 1
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
         act = activation_fn(self.activation)
-        return MLP(self.hidden_dims, self.num_actions, False, act, final_init_scale=0.01)(obs)
+        x = flatten_obs(obs, self.obs_ndim)
+        return MLP(self.hidden_dims, self.num_actions, False, act, final_init_scale=0.01)(x)
 
 
 class GaussianPolicy(nn.Module):
@@ -75,11 +77,13 @@ class GaussianPolicy(nn.Module):
     hidden_dims: Sequence[int]
     action_dim: int
     activation: str = "tanh"
+    obs_ndim: int = 1
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
         act = activation_fn(self.activation)
-        mean = MLP(self.hidden_dims, self.action_dim, False, act, final_init_scale=0.01)(obs)
+        x = flatten_obs(obs, self.obs_ndim)
+        mean = MLP(self.hidden_dims, self.action_dim, False, act, final_init_scale=0.01)(x)
         log_std = self.param("log_std", nn.initializers.zeros, (self.action_dim,))
         return mean, jnp.broadcast_to(log_std, mean.shape)
 

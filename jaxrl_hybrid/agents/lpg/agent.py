@@ -40,8 +40,9 @@ class LPG:
         if not spec.discrete:
             raise ValueError("the LPG agent has a categorical policy: it needs a discrete-action env")
         self.config, self.spec = config, spec
-        self.actor = CategoricalPolicy(config.hidden_dims, spec.action_dim, config.activation)
-        self.predictor = CategoricalPolicy(config.hidden_dims, config.rule.prediction_dim, config.activation)
+        obs_ndim = len(spec.obs_shape)  # image observations (MinAtar) are flattened
+        self.actor = CategoricalPolicy(config.hidden_dims, spec.action_dim, config.activation, obs_ndim)
+        self.predictor = CategoricalPolicy(config.hidden_dims, config.rule.prediction_dim, config.activation, obs_ndim)
         self.tx = make_optimizer(config.max_grad_norm, eps=1e-5)
 
     def default_hparams(self, **overrides) -> LPGHParams:
@@ -53,7 +54,7 @@ class LPG:
         params = {"actor": self.actor.init(key_actor, obs), "predictor": self.predictor.init(key_predictor, obs)}
         return LPGState(model=init_model(params, self.tx), step=jnp.zeros((), jnp.int32))
 
-    def sample(self, state: LPGState, obs, key):
+    def sample(self, state: LPGState, obs, key, hparams=None, progress=None):
         return categorical_sample(self.actor.apply(state.model.params["actor"], obs), key)
 
     def act(self, state: LPGState, obs, key, deterministic: bool, hparams=None):

@@ -41,13 +41,14 @@ class PPO:
 
     def __init__(self, config: PPOConfig, spec: EnvSpec):
         self.config, self.spec = config, spec
+        obs_ndim = len(spec.obs_shape)  # image observations (MinAtar) are flattened
         if spec.discrete:
-            actor = CategoricalPolicy(config.hidden_dims, spec.action_dim, config.activation)
+            actor = CategoricalPolicy(config.hidden_dims, spec.action_dim, config.activation, obs_ndim)
         else:
-            actor = GaussianPolicy(config.hidden_dims, spec.action_dim, config.activation)
+            actor = GaussianPolicy(config.hidden_dims, spec.action_dim, config.activation, obs_ndim)
         self.nets = PPONetworks(
             actor=actor,
-            critic=ValueNetwork(config.hidden_dims, config.critic_loss.output_dim, False, config.activation),
+            critic=ValueNetwork(config.hidden_dims, config.critic_loss.output_dim, False, config.activation, obs_ndim),
         )
         self.tx: optax.GradientTransformation = make_optimizer(config.max_grad_norm, eps=1e-5)
 
