@@ -77,7 +77,7 @@ def test_every_list_of_agents_comes_from_the_registry():
     assert offline.ROLLOUT_ALGOS == registry.MODEL_ROLLOUTS
     assert set(agents.AGENTS) == set(registry.REGISTRY)
     assert set(agents.OFFLINE_AGENTS) == set(registry.OFFLINE)
-    assert agents.ON_POLICY_AGENTS == ("ppo", "lpg")
+    assert agents.ON_POLICY_AGENTS == ("ppo", "pqn", "lpg")
 
 
 @pytest.mark.parametrize("name", sorted(__import__("jaxrl_hybrid.agents.registry").agents.registry.REGISTRY))

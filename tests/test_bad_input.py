@@ -125,6 +125,20 @@ CASES = {
         ["train", "--env", "brax:hopper", "--critic-loss", "two_hot"],
         "--v-min and --v-max",
     ),
+    "c51_for_an_actor_critic": (
+        ["train", "--algo", "sac", "--critic-loss", "c51"],
+        "--critic-loss c51 is distributional: it needs an agent that bootstraps its own next-state "
+        "distribution (dqn, pqn)",
+    ),
+    "n_step_for_sac": (["train", "--n-step", "3"], "--n-step is a DQN setting; --algo sac"),
+    "dqn_continuous_env": (
+        ["train", "--algo", "dqn", "--env", "gymnax:Pendulum-v1"],
+        "value-based agents need a discrete action space; gymnax:Pendulum-v1 is continuous",
+    ),
+    "dqn_envs_not_a_multiple": (
+        ["train", "--algo", "dqn", "--env", "gymnax:CartPole-v1", "--num-envs", "6"],
+        "num_envs=6 must be a multiple of it",
+    ),
     "model_rollouts_online": (["train", "--model-rollouts"], "--model-rollouts augments offline datasets"),
     "activation_typo": (["train", "--activation", "swsh"], "unknown activation 'swsh'; known: relu, tanh, swish"),
     "host_devices_word": (["train", "--host-devices", "two"], "expected a positive integer or 'auto'"),

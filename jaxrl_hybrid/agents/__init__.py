@@ -15,6 +15,8 @@ from __future__ import annotations
 
 _CLASSES = {
     "BC": "bc", "BCConfig": "bc", "BCHParams": "bc",
+    "DQN": "dqn", "DQNConfig": "dqn", "DQNHParams": "dqn",
+    "PQN": "pqn", "PQNConfig": "pqn", "PQNHParams": "pqn",
     "CQL": "cql", "CalQL": "cql", "CalQLConfig": "cql", "CQLConfig": "cql", "CQLHParams": "cql",
     "IQL": "iql", "RIQL": "iql", "IQLConfig": "iql", "IQLHParams": "iql", "RIQLConfig": "iql",
     "LPG": "lpg", "LPGConfig": "lpg", "LPGHParams": "lpg",

@@ -45,7 +45,10 @@ class AgentInfo:
     given: `batch_size` of the off-policy and offline loops' minibatches (None: on-policy
     agents set their own minibatches), `normalize_observations` by the dataset's statistics
     and the dataset's `reward_scale` (offline loop; `data.reward_scale_factor`: IQL and RIQL
-    scale by 1000 / the episode-return range, as the IQL paper and CORL's IQL do).
+    scale by 1000 / the episode-return range, as the IQL paper and CORL's IQL do). `num_envs`:
+    the online loops' parallel envs per seed by default (PPO 4, DQN 4: one update per 4 env
+    steps, PQN 32 as purejaxql's CartPole).
+    `discrete`: the agent acts in discrete action spaces only (DQN, PQN).
     """
 
     name: str
@@ -57,6 +60,8 @@ class AgentInfo:
     batch_size: int | None = 256
     normalize_observations: bool = False
     reward_scale: str = "none"
+    num_envs: int = 1
+    discrete: bool = False
 
     def load(self) -> type:
         module, _, cls = self.target.partition(":")
@@ -69,8 +74,10 @@ REGISTRY: dict[str, AgentInfo] = {
     for info in [
         AgentInfo("sac", _A + "sac:SAC", "online", "off_policy"),
         AgentInfo("td3", _A + "td3:TD3", "online", "off_policy"),
-        AgentInfo("ppo", _A + "ppo:PPO", "online", "on_policy", batch_size=None),
-        AgentInfo("lpg", _A + "lpg:LPG", "online", "on_policy", train=False, batch_size=None),
+        AgentInfo("ppo", _A + "ppo:PPO", "online", "on_policy", batch_size=None, num_envs=4),
+        AgentInfo("dqn", _A + "dqn:DQN", "online", "off_policy", batch_size=128, num_envs=4, discrete=True),
+        AgentInfo("pqn", _A + "pqn:PQN", "online", "on_policy", batch_size=None, num_envs=32, discrete=True),
+        AgentInfo("lpg", _A + "lpg:LPG", "online", "on_policy", train=False, batch_size=None, num_envs=4),
         AgentInfo("bc", _A + "bc:BC", "offline", "offline"),
         AgentInfo("cql", _A + "cql:CQL", "offline", "offline", model_rollouts=True),
         AgentInfo("calql", _A + "cql:CalQL", "offline", "offline"),
@@ -94,6 +101,8 @@ OFFLINE = tuple(n for n, a in REGISTRY.items() if a.data == "offline")
 ON_POLICY = tuple(n for n, a in REGISTRY.items() if a.loop == "on_policy")
 TRAINABLE = tuple(n for n, a in REGISTRY.items() if a.train)  # `jaxrl-hybrid train --algo`
 MODEL_ROLLOUTS = tuple(n for n, a in REGISTRY.items() if a.model_rollouts)
+# Agents that bootstrap from their own head's next-state outputs, so C51's distributional backup applies.
+DISTRIBUTIONAL = ("dqn", "pqn")
 
 # Offline-to-online methods (training.finetune) and the offline agents each may pretrain:
 # wsrl and moorl start from Cal-QL or CQL, calql / cql / iql fine-tune themselves keeping the

@@ -139,7 +139,7 @@ def critic_loss_from(args, env: str):
     from jaxrl_hybrid.losses import CriticLoss
 
     loss_kwargs = {"kind": args.critic_loss, "num_bins": args.num_bins}
-    if args.critic_loss in ("hl_gauss", "two_hot"):
+    if args.critic_loss in ("hl_gauss", "two_hot", "c51"):
         v_min, v_max = DEFAULT_VALUE_RANGES.get(env, (None, None))
         v_min = args.v_min if args.v_min is not None else v_min
         v_max = args.v_max if args.v_max is not None else v_max

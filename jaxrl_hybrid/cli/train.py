@@ -1,4 +1,4 @@
-"""`jaxrl-hybrid train`: online (sac, td3, ppo) in an env, or offline (bc, cql, calql, iql, riql,
+"""`jaxrl-hybrid train`: online (sac, td3, ppo, dqn, pqn) in an env, or offline (bc, cql, calql, iql, riql,
 td3bc, rebrac) on a dataset, for many seeds and a hyperparameter grid in one vmapped program.
 
     jaxrl-hybrid train --algo sac --env gymnax:Pendulum-v1 --num-seeds 16 \
@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import tyro
 
-from jaxrl_hybrid.agents.registry import OFFLINE, ON_POLICY, TRAINABLE, agent_class
+from jaxrl_hybrid.agents.registry import DISTRIBUTIONAL, OFFLINE, ON_POLICY, TRAINABLE, agent_class, agent_info
 from jaxrl_hybrid.cli.options import (
     RunOptions,
     check_out_early,
@@ -31,8 +31,9 @@ from jaxrl_hybrid.envs.names import DEFAULT_ENV
 class Train(RunOptions):
     """Train an agent on many seeds (and a hyperparameter grid) in one vmapped program.
 
-    Online (sac, td3, ppo) in --env; offline (bc, cql, calql, iql, riql, td3bc, rebrac) on
-    --dataset for --updates gradient steps, evaluated in the env the dataset's metadata names.
+    Online (sac, td3, ppo; dqn, pqn for discrete actions) in --env; offline (bc, cql, calql, iql,
+    riql, td3bc, rebrac) on --dataset for --updates gradient steps, evaluated in the env the
+    dataset's metadata names.
     """
 
     algo: Literal[TRAINABLE] = "sac"  # agents.registry: every agent `train` offers
@@ -47,18 +48,19 @@ class Train(RunOptions):
     """online: env steps per seed"""
     updates: int = 100_000
     """offline: gradient updates per seed"""
-    critic_loss: Literal["mse", "huber", "hl_gauss", "two_hot"] = "mse"
+    critic_loss: Literal["mse", "huber", "hl_gauss", "two_hot", "c51"] = "mse"
+    """critic loss: regression (mse, huber) or classification (hl_gauss, two_hot; c51 for dqn and pqn)"""
     num_bins: int = 101
     """bins of the classification critic losses"""
     v_min: float | None = None
-    """lower end of the value support (hl_gauss / two_hot); defaults per env"""
+    """lower end of the value support (hl_gauss / two_hot / c51); defaults per env"""
     v_max: float | None = None
     out: str | None = None
     """run folder; default runs/<algo>_<env>_s<seed>"""
     overwrite: bool = False
     """replace a non-empty run folder (only once the new run has finished)"""
     num_envs: int | None = None
-    """parallel envs per seed; default 1 for SAC/TD3, 4 for PPO"""
+    """parallel envs per seed; default 1 for SAC/TD3, 4 for PPO and DQN (one update per 4 env steps), 32 for PQN"""
     eval_every: int | None = None
     """env steps (offline: updates) between evaluations; default a tenth of the run"""
     num_eval_episodes: int = 10
@@ -77,6 +79,8 @@ class Train(RunOptions):
     """SAC: hidden-layer activation of actor and critics, relu (default), swish, tanh, gelu or elu"""
     num_actions: int | None = None
     """CQL / Cal-QL: sampled actions per set (uniform, policy, next-state policy); default 10"""
+    n_step: int | None = None
+    """DQN: steps per return before bootstrapping; default 1"""
     hparam: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
     """traced hyperparameter, NAME=V or a grid NAME=V1,V2 (repeatable), e.g. actor_lr=1e-3,3e-4"""
     grid: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
@@ -112,6 +116,7 @@ def check_counts(args: Train) -> None:
         "num_critics",
         "eval_every",
         "num_bins",
+        "n_step",
     ):
         positive(getattr(args, flag), "--" + flag.replace("_", "-"))
     positive(args.learning_starts, "--learning-starts", minimum=0)
@@ -144,6 +149,7 @@ def agent_config(args: Train, env: str):
         "layer_norm": args.layer_norm,
         "num_actions": args.num_actions,
         "activation": args.activation,
+        "n_step": args.n_step,
     }
     kwargs = {k: v for k, v in given.items() if k in fields and v is not None}
     if "critic_loss" in fields and (args.algo != "riql" or args.critic_loss != "mse"):
@@ -168,6 +174,13 @@ def build_config(args: Train, dataset=None):
         raise ValueError(f"--num-actions is a CQL / Cal-QL setting; --algo {args.algo} samples no actions")
     if args.activation is not None and args.algo != "sac":
         raise ValueError(f"--activation is a SAC setting; --algo {args.algo} keeps its own activations")
+    if args.n_step is not None and args.algo != "dqn":
+        raise ValueError(f"--n-step is a DQN setting; --algo {args.algo} has no n-step returns")
+    if args.critic_loss == "c51" and args.algo not in DISTRIBUTIONAL:
+        raise ValueError(
+            f"--critic-loss c51 is distributional: it needs an agent that bootstraps its own next-state "
+            f"distribution ({', '.join(DISTRIBUTIONAL)}); --algo {args.algo} takes mse, huber, hl_gauss or two_hot"
+        )
     if args.algo in OFFLINE:
         if args.dataset is None:
             raise ValueError(f"--algo {args.algo} is an offline algorithm: pass --dataset FILE")
@@ -215,7 +228,7 @@ def build_config(args: Train, dataset=None):
         env=env,
         env_overrides=pairs(args.env_override, "env-override"),
         total_steps=args.total_steps,
-        num_envs=args.num_envs or (4 if on_policy else 1),
+        num_envs=args.num_envs or agent_info(args.algo).num_envs,
         learning_starts=0 if on_policy else args.learning_starts,
         buffer_size=args.buffer_size,
         eval_every=eval_every_or_default(args.eval_every, args.total_steps),

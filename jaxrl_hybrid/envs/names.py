@@ -85,4 +85,11 @@ DEFAULT_VALUE_RANGES: dict[str, tuple[float, float]] = {
     "gymnax:CartPole-v1": (-10.0, 110.0),
     "gymnax:MountainCarContinuous-v0": (-100.0, 200.0),
     "gymnax:Acrobot-v1": (-110.0, 10.0),
+    # MinAtar: rewards are 0 or 1 per step (Breakout, Asterix, Freeway, Seaquest, SpaceInvaders),
+    # so a discounted return at gamma 0.99 lies in [0, 100]; the margin below 0 keeps the
+    # classification targets' mass off the edge bin.
+    **{
+        f"gymnax:{game}-MinAtar": (-10.0, 100.0)
+        for game in ("Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders")
+    },
 }

@@ -9,13 +9,14 @@ from jaxrl_hybrid.losses.categorical import (
     logits_to_value,
     two_hot_probs,
 )
-from jaxrl_hybrid.losses.critic import CRITIC_LOSS_KINDS, CriticLoss
+from jaxrl_hybrid.losses.critic import CRITIC_LOSS_KINDS, SCALAR_TARGET_KINDS, CriticLoss
 from jaxrl_hybrid.losses.regression import huber, squared_error
 from jaxrl_hybrid.losses.td import bootstrap_discount, gae_advantages, td_target
 
 __all__ = [
     "CRITIC_LOSS_KINDS",
     "CriticLoss",
+    "SCALAR_TARGET_KINDS",
     "bin_centres",
     "bootstrap_discount",
     "c51_project",

@@ -1,9 +1,17 @@
-"""The critic loss as a static choice: regression (MSE / Huber) or classification (HL-Gauss, two-hot).
+"""The critic loss as a static choice: regression (MSE / Huber) or classification (HL-Gauss,
+two-hot, C51).
 
 A critic head emits `CriticLoss.output_dim` numbers per input: 1 for regression, `num_bins`
 logits for classification. `values` reads a scalar value from those outputs whatever the
 choice, and `loss` scores them against a scalar TD target. Every agent trains its critics
 through these two functions, so switching the loss never touches an agent's update.
+
+C51 (Bellemare et al., 2017) is distributional: its target is the next state's whole value
+distribution, shifted by the reward and discount and projected back onto the support, not a
+scalar. Agents that bootstrap from the next state's head outputs (DQN, PQN) write their
+backups with `bootstrap` / `backup` / `loss_to`, which work for every kind: a scalar target
+for the others, a projected distribution for C51. Agents whose target is a scalar built
+otherwise (an ensemble minimum, an expectile) call `loss`, which refuses C51 by name.
 """
 
 from __future__ import annotations
@@ -13,11 +21,14 @@ import math
 from typing import Literal
 
 import jax
+import jax.numpy as jnp
 
 from jaxrl_hybrid.losses import categorical, regression
 
-CriticLossKind = Literal["mse", "huber", "hl_gauss", "two_hot"]
-CRITIC_LOSS_KINDS: tuple[str, ...] = ("mse", "huber", "hl_gauss", "two_hot")
+CriticLossKind = Literal["mse", "huber", "hl_gauss", "two_hot", "c51"]
+CRITIC_LOSS_KINDS: tuple[str, ...] = ("mse", "huber", "hl_gauss", "two_hot", "c51")
+# Kinds trained towards a scalar target, usable by every agent; C51 needs a distributional backup.
+SCALAR_TARGET_KINDS: tuple[str, ...] = ("mse", "huber", "hl_gauss", "two_hot")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +58,13 @@ class CriticLoss:
 
     @property
     def is_categorical(self) -> bool:
-        return self.kind in ("hl_gauss", "two_hot")
+        """The head emits bin logits (HL-Gauss, two-hot, C51)."""
+        return self.kind in ("hl_gauss", "two_hot", "c51")
+
+    @property
+    def is_distributional(self) -> bool:
+        """The target is a distribution on the support (C51), not a scalar."""
+        return self.kind == "c51"
 
     @property
     def output_dim(self) -> int:
@@ -69,6 +86,8 @@ class CriticLoss:
         if not self.is_categorical:
             return 1.0
         width = categorical.bin_width(self.v_min, self.v_max, self.num_bins)
+        if self.kind == "c51":
+            raise ValueError("C51's target is a distribution of its own width: no fixed value scale")
         if self.kind == "hl_gauss":
             return math.sqrt((self.sigma_ratio * width) ** 2 + width**2 / 12.0)
         return width / math.sqrt(6.0)
@@ -111,9 +130,49 @@ class CriticLoss:
         The target is wrapped in a stop-gradient here, where it is turned into what the
         head is trained towards.
         """
+        if self.is_distributional:
+            raise ValueError(
+                "critic loss 'c51' needs the next state's value distribution (`bootstrap` / `backup` / "
+                "`loss_to`): only agents that bootstrap from their own head (dqn, pqn) support it"
+            )
         target = jax.lax.stop_gradient(target)
         if self.kind == "mse":
             return regression.squared_error(outputs[..., 0], target)
         if self.kind == "huber":
             return regression.huber(outputs[..., 0], target, self.huber_delta)
         return categorical.categorical_cross_entropy(outputs, self.target_probs(target))
+
+    # Backups that bootstrap from a head's outputs, for every kind. A "target" is a scalar array
+    # (...) for the scalar kinds and probabilities (..., num_bins) for C51; both are linear, so
+    # mixtures of targets (n-step, lambda-returns) are weighted sums of them.
+
+    def bootstrap(self, outputs: jax.Array) -> jax.Array:
+        """The target a head's outputs (..., output_dim) stand for: their values, or C51's probabilities."""
+        if self.is_distributional:
+            return jax.nn.softmax(outputs, axis=-1)
+        return self.values(outputs)
+
+    def backup(self, r_t: jax.Array, discount_t: jax.Array, target: jax.Array) -> jax.Array:
+        """The target of `r_t + discount_t * target`: a scalar, or C51's projection of the shifted atoms."""
+        if self.is_distributional:
+            return categorical.c51_project(r_t, discount_t, target, self.v_min, self.v_max)
+        return r_t + discount_t * target
+
+    def mix(self, weight: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+        """`weight * a + (1 - weight) * b` of two targets (a lambda-return's mixture)."""
+        if self.is_distributional:
+            weight = weight[..., None]
+        return weight * a + (1.0 - weight) * b
+
+    def target_value(self, target: jax.Array) -> jax.Array:
+        """A target's scalar value (its mean for C51), for metrics."""
+        if self.is_distributional:
+            return jnp.sum(target * categorical.bin_centres(self.v_min, self.v_max, self.num_bins), axis=-1)
+        return target
+
+    def loss_to(self, outputs: jax.Array, target: jax.Array) -> jax.Array:
+        """Unreduced loss of head outputs (..., output_dim) against a target from `backup`:
+        `loss` for the scalar kinds, cross-entropy to the projected distribution for C51."""
+        if self.is_distributional:
+            return categorical.categorical_cross_entropy(outputs, jax.lax.stop_gradient(target))
+        return self.loss(outputs, target)

@@ -48,12 +48,20 @@ def scan_updates(update_fn, agent_state, keys: tuple[jax.Array, jax.Array], num_
     return state, jax.tree.map(jnp.mean, metrics)
 
 
-def replay_learn(agent, num_updates: int, shape: tuple[int, int]) -> Learn:
-    """`num_updates` agent updates, each on `shape` = (utd, batch_size) transitions sampled from the buffer."""
+def replay_learn(agent, num_updates: int, shape: tuple[int, int], num_envs: int = 1) -> Learn:
+    """`num_updates` agent updates, each on `shape` = (utd, batch_size) transitions sampled from the
+    buffer; an agent with a `replay_window` (DQN's n-step returns) gets windows of that many
+    consecutive steps of one env (`replay.sample_windows`, rows `num_envs` apart) instead."""
+    window = getattr(agent, "replay_window", None)
+
+    def draw(buffer, key):
+        if window is None:
+            return replay.sample(buffer, key, shape)
+        return replay.sample_windows(buffer, key, shape, window, num_envs)
 
     def learn(agent_state, buffer, keys, hparams):
         def one_update(state, k_sample, k_update):
-            return agent.update(state, replay.sample(buffer, k_sample, shape), k_update, hparams)
+            return agent.update(state, draw(buffer, k_sample), k_update, hparams)
 
         return scan_updates(one_update, agent_state, keys, num_updates)
 
@@ -222,11 +230,18 @@ def make_offpolicy_program(
     The first `config.learning_starts` steps take uniform random actions and make no update
     (done in `init`); afterwards every iteration steps `num_envs` envs once and calls `learn`
     (default: `num_envs` agent updates, each on `config.utd` minibatches of `config.batch_size`
-    replay samples).
+    replay samples; `num_envs / agent.train_frequency` for an agent that updates every few env
+    steps, as DQN).
     `init_agent(key)` (default `agent.init`) makes the starting agent state; evaluation runs
     with `eval_params` (default `env_params`).
     """
     num_envs = config.num_envs
+    train_frequency = getattr(agent, "train_frequency", 1)  # env steps per update (DQN's update period)
+    if num_envs % train_frequency:
+        raise ValueError(
+            f"{agent.name} updates once every {train_frequency} env steps (its train_frequency): "
+            f"num_envs={num_envs} must be a multiple of it"
+        )
     warmup_iters, iters_per_chunk, steps_per_chunk, num_chunks = online_schedule(
         ("total_steps", config.total_steps), ("learning_starts", config.learning_starts), config.eval_every, num_envs
     )
@@ -239,7 +254,7 @@ def make_offpolicy_program(
         iters_per_chunk=iters_per_chunk,
         num_eval_episodes=config.num_eval_episodes,
         warmup_iters=warmup_iters,
-        learn=learn or replay_learn(agent, num_envs, (config.utd, config.batch_size)),
+        learn=learn or replay_learn(agent, num_envs // train_frequency, (config.utd, config.batch_size), num_envs),
         eval_params=eval_params,
     )
     init_agent = init_agent or agent.init

@@ -1,4 +1,9 @@
-"""The on-policy loop (PPO): roll out `num_envs` envs for `num_steps`, then update."""
+"""The on-policy loop (PPO, PQN): roll out `num_envs` envs for `num_steps`, then update.
+
+The loop asks the agent for `sample(state, obs, key, hparams, progress) -> (action, log_prob)`
+(`progress`: the fraction of the run's updates made, PQN's exploration schedule) and
+`update(state, rollout, key, hparams, total_updates)`.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,8 @@ class OnPolicyRunner:
 
 
 def make_onpolicy_program(agent, env: Env, env_params: Any, config) -> TrainProgram:
-    """Program for PPO; the learning rate anneals linearly to 0 over the run if configured."""
+    """Program for an on-policy agent (PPO, PQN); the learning rate anneals linearly to 0 over
+    the run if the agent's config says `anneal_lr`."""
     train_env = wrap_for_training(env)
     num_envs, num_steps = config.num_envs, agent.config.num_steps
     steps_per_iter = num_envs * num_steps
@@ -43,21 +49,22 @@ def make_onpolicy_program(agent, env: Env, env_params: Any, config) -> TrainProg
         return OnPolicyRunner(agent.init(key_agent), env_state, obs, key, jnp.zeros((), jnp.int32))
 
     def env_step(carry, key_t):
-        agent_state, env_state, obs = carry
+        agent_state, env_state, obs, hparams, progress = carry
         key_act, key_env = jax.random.split(key_t)
-        action, log_prob = agent.sample(agent_state, obs, key_act)
+        action, log_prob = agent.sample(agent_state, obs, key_act, hparams, progress)
         res = jax.vmap(train_env.step, in_axes=(0, 0, 0, None))(
             jax.random.split(key_env, num_envs), env_state, action, env_params
         )
         step = Rollout(obs, action, log_prob, res.reward, res.info["final_obs"], res.terminated, res.truncated)
         episode = (res.info["episode_done"], res.info["episode_return"])
-        return (agent_state, res.state, res.obs), (step, episode)
+        return (agent_state, res.state, res.obs, hparams, progress), (step, episode)
 
     def iteration(runner: OnPolicyRunner, hparams):
         key, key_roll, key_update = jax.random.split(runner.key, 3)
-        (_, env_state, obs), (rollout, (done, ret)) = jax.lax.scan(
+        progress = runner.iteration.astype(jnp.float32) / total_iters
+        (_, env_state, obs, _, _), (rollout, (done, ret)) = jax.lax.scan(
             env_step,
-            (runner.agent_state, runner.env_state, runner.obs),
+            (runner.agent_state, runner.env_state, runner.obs, hparams, progress),
             jax.random.split(key_roll, num_steps),
         )
         if agent.config.anneal_lr:

@@ -55,6 +55,23 @@ def sample(buffer: ReplayBuffer, key: jax.Array, shape: tuple[int, ...]) -> Tran
     return jax.tree.map(lambda d: d[idx], buffer.data)
 
 
+def sample_windows(buffer: ReplayBuffer, key: jax.Array, shape: tuple[int, ...], length: int, num_envs: int):
+    """Uniform sample of `shape` windows of `length` consecutive steps of one env each (n-step
+    returns): leaves of shape (*shape, length, ...).
+
+    Every env step writes one row per env (`add_batch` of `num_envs` transitions), so an env's
+    next step is `num_envs` rows later, around the ring. Windows start only at rows whose
+    `length - 1` successors are already written; a window may run past its episode's end, which
+    the n-step return cuts at the first terminated or truncated step (`losses.td.n_step_return`).
+    """
+    stride = (length - 1) * num_envs
+    newest = jnp.minimum(stride, jnp.maximum(buffer.size - 1, 0))  # youngest admissible start, by age
+    age = jax.random.randint(key, shape, newest, jnp.maximum(buffer.size, newest + 1))
+    start = (buffer.position - 1 - age) % buffer.capacity
+    idx = (start[..., None] + num_envs * jnp.arange(length)) % buffer.capacity
+    return jax.tree.map(lambda d: d[idx], buffer.data)
+
+
 @struct.dataclass
 class EpisodeTracker:
     """Where each env's current episode began in the buffer, and how long it is so far."""

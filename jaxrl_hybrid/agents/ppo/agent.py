@@ -75,8 +75,8 @@ class PPO:
         entropy = jnp.sum(log_std + 0.5 * jnp.log(2.0 * jnp.pi * jnp.e), axis=-1)
         return _gaussian_log_prob(mean, log_std, action), entropy
 
-    def sample(self, state: PPOState, obs, key):
-        """(action, log_prob) from the current policy."""
+    def sample(self, state: PPOState, obs, key, hparams=None, progress=None):
+        """(action, log_prob) from the current policy (`hparams` and `progress` unused: PPO explores by its policy)."""
         params = state.model.params["actor"]
         if self.spec.discrete:
             return categorical_sample(self.nets.actor.apply(params, obs), key)

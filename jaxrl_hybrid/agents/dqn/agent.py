@@ -1,0 +1,153 @@
+"""DQN as an agent namespace: init / update / act (Mnih et al., 2015; van Hasselt et al., 2016).
+
+Double Q-learning, n-step returns from windows of consecutive replay rows
+(`training.replay.sample_windows`), a target network copied every `target_update_every`
+updates (or Polyak-averaged: `tau` < 1), and the critic loss as a static choice: MSE, Huber,
+HL-Gauss, two-hot or C51 ("Stop Regressing", Farebrother et al., 2024; C51, Bellemare et al., 2017).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl_hybrid.agents.common.qlearning import epsilon_greedy, linear_epsilon, q_loss, q_network
+from jaxrl_hybrid.agents.dqn.losses import n_step_target
+from jaxrl_hybrid.losses.critic import CriticLoss
+from jaxrl_hybrid.optim import ModelState, apply_gradients, as_float32, init_model, make_optimizer
+from jaxrl_hybrid.types import EnvSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class DQNConfig:
+    """Static DQN settings. `n_step` consecutive steps per target (1: one-step DQN); `double`
+    selects the bootstrap action with the online network; `torso` "auto" is a CNN on image
+    observations (MinAtar), an MLP otherwise. One update every `train_frequency` env steps (the
+    Nature DQN's update period 4; the loop's num_envs must be a multiple of it); each `update`
+    call makes one gradient step per minibatch along the batch's leading (UTD) axis."""
+
+    hidden_dims: tuple[int, ...] = (128, 128)
+    torso: str = "auto"
+    layer_norm: bool = False
+    critic_loss: CriticLoss = CriticLoss()
+    n_step: int = 1
+    double: bool = True
+    train_frequency: int = 4
+    target_update_every: int = 500
+    max_grad_norm: float = 10.0
+
+    def __post_init__(self):
+        if self.train_frequency < 1:
+            raise ValueError(f"DQNConfig.train_frequency must be >= 1, got {self.train_frequency}")
+        if self.n_step < 1:
+            raise ValueError(f"DQNConfig.n_step must be >= 1, got {self.n_step}")
+        if self.target_update_every < 1:
+            raise ValueError(f"DQNConfig.target_update_every must be >= 1, got {self.target_update_every}")
+        if self.torso not in ("auto", "mlp", "cnn"):
+            raise ValueError(f"DQNConfig.torso must be auto, mlp or cnn, got {self.torso!r}")
+
+
+@struct.dataclass
+class DQNHParams:
+    """Traced DQN hyperparameters (CleanRL's CartPole DQN's learning rate and target period;
+    exploration annealed over `eps_decay_updates` updates)."""
+
+    lr: jnp.ndarray = 2.5e-4
+    gamma: jnp.ndarray = 0.99
+    tau: jnp.ndarray = 1.0  # target <- tau * online + (1 - tau) * target, every target_update_every updates
+    eps_start: jnp.ndarray = 1.0
+    eps_finish: jnp.ndarray = 0.05
+    eps_decay_updates: jnp.ndarray = 10_000.0  # 40,000 env steps at train_frequency 4
+
+
+def default_hparams(**overrides) -> DQNHParams:
+    return as_float32(DQNHParams(**overrides))
+
+
+@struct.dataclass
+class DQNState:
+    q: ModelState  # with target_params
+    step: jax.Array  # updates made
+
+
+class DQN:
+    """Off-policy value-based agent for discrete actions (the off-policy loop trains it)."""
+
+    name = "dqn"
+    Config = DQNConfig
+    HParams = DQNHParams
+
+    def __init__(self, config: DQNConfig, spec: EnvSpec):
+        self.config, self.spec = config, spec
+        self.net = q_network(spec, config.critic_loss, config.hidden_dims, config.layer_norm, config.torso)
+        self.tx = make_optimizer(config.max_grad_norm)
+
+    @property
+    def train_frequency(self) -> int:
+        """Env steps per update (the off-policy loop reads it)."""
+        return self.config.train_frequency
+
+    @property
+    def replay_window(self) -> int:
+        """Consecutive steps of one env each batch row holds (the loop samples windows of this length)."""
+        return self.config.n_step
+
+    def default_hparams(self, **overrides) -> DQNHParams:
+        return default_hparams(**overrides)
+
+    def init(self, key: jax.Array) -> DQNState:
+        params = self.net.init(key, jnp.zeros((1, *self.spec.obs_shape)))
+        return DQNState(q=init_model(params, self.tx, with_target=True), step=jnp.zeros((), jnp.int32))
+
+    def q_values(self, params, obs: jax.Array) -> jax.Array:
+        """Q(s, a) of every action, (..., A)."""
+        return self.config.critic_loss.values(self.net.apply(params, obs))
+
+    def epsilon(self, state: DQNState, hparams: DQNHParams) -> jax.Array:
+        return linear_epsilon(
+            state.step.astype(jnp.float32), hparams.eps_start, hparams.eps_finish, hparams.eps_decay_updates
+        )
+
+    def act(self, state: DQNState, obs, key, deterministic: bool, hparams: DQNHParams | None = None):
+        q = self.q_values(state.q.params, obs)
+        if deterministic:
+            return jnp.argmax(q, axis=-1).astype(jnp.int32)
+        hparams = self.default_hparams() if hparams is None else hparams
+        return epsilon_greedy(key, q, self.epsilon(state, hparams))
+
+    def update(self, state: DQNState, batch, key, hparams: DQNHParams):
+        """One gradient step per minibatch of `batch` (leaves (utd, batch, n_step, ...))."""
+        config, loss = self.config, self.config.critic_loss
+        del key  # the update is deterministic given the batch
+
+        def step(state: DQNState, window):
+            first = jax.tree.map(lambda x: x[:, 0], window)  # the step each target starts from
+            next_target = self.net.apply(state.q.target_params, window.next_obs)
+            next_online = self.net.apply(state.q.params, window.next_obs) if config.double else next_target
+            target = n_step_target(loss, window, next_online, next_target, hparams.gamma, config.double)
+
+            def objective(params):
+                outputs = self.net.apply(params, first.obs)
+                return q_loss(loss, outputs, first.action, target).mean(), outputs
+
+            (value, outputs), grads = jax.value_and_grad(objective, has_aux=True)(state.q.params)
+            q = apply_gradients(state.q, grads, self.tx, hparams.lr)
+            steps = state.step + 1
+            move = (steps % config.target_update_every == 0).astype(jnp.float32) * hparams.tau
+            q = q.replace(
+                target_params=jax.tree.map(lambda t, p: (1.0 - move) * t + move * p, q.target_params, q.params)
+            )
+            metrics = {
+                "td_loss": value,
+                "q_mean": loss.values(outputs).mean(),
+                "target_mean": loss.target_value(target).mean(),
+            }
+            return DQNState(q=q, step=steps), metrics
+
+        state, metrics = jax.lax.scan(step, state, batch)
+        metrics = {k: v[-1] for k, v in metrics.items()}
+        metrics["epsilon"] = self.epsilon(state, hparams)
+        return state, metrics
