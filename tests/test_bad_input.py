@@ -139,6 +139,12 @@ CASES = {
         ["train", "--algo", "dqn", "--env", "gymnax:CartPole-v1", "--num-envs", "6"],
         "num_envs=6 must be a multiple of it",
     ),
+    "best_of_n_for_bc": (
+        ["train", "--algo", "bc", "--dataset", "{tmp}/pend.hdf5", "--extract", "best-of-n"],
+        "--extract best-of-n ranks actions by a critic; --algo bc has none",
+    ),
+    "best_of_n_online": (["train", "--extract", "best-of-n"], "--algo sac trains online"),
+    "best_of_n_zero": (["train", "--algo", "iql", "--dataset", "{tmp}/pend.hdf5", "--n", "0"], "--n 0: expected"),
     "model_rollouts_online": (["train", "--model-rollouts"], "--model-rollouts augments offline datasets"),
     "activation_typo": (["train", "--activation", "swsh"], "unknown activation 'swsh'; known: relu, tanh, swish"),
     "host_devices_word": (["train", "--host-devices", "two"], "expected a positive integer or 'auto'"),

@@ -25,7 +25,7 @@ def _start_distributed(argv: list[str] | None) -> None:
     from jaxrl_hybrid.engine.distributed import initialize_distributed
     from jaxrl_hybrid.engine.host import configure_host
 
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)  # "--n" is best-of-n's, not --num-processes
     parser.add_argument("--host-devices")
     parser.add_argument("--block-size")
     parser.add_argument("--coordinator")

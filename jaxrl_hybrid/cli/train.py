@@ -80,7 +80,7 @@ class Train(RunOptions):
     num_actions: int | None = None
     """CQL / Cal-QL: sampled actions per set (uniform, policy, next-state policy); default 10"""
     n_step: int | None = None
-    """DQN: steps per return before bootstrapping; default 1"""
+    """DQN: steps per return before bootstrapping; default 3 (Rainbow's)"""
     hparam: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
     """traced hyperparameter, NAME=V or a grid NAME=V1,V2 (repeatable), e.g. actor_lr=1e-3,3e-4"""
     grid: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
@@ -97,6 +97,10 @@ class Train(RunOptions):
     model_hidden_dims: tuple[int, ...] = (200, 200, 200)
     """dynamics ensemble widths (--model-rollouts)"""
     model_epochs: int = 100
+    extract: Literal["policy", "best-of-n"] = "policy"
+    """offline: the evaluated policy, the agent's actor or Digi-Q's best of --n policy samples by Q"""
+    n: int = 16
+    """candidate actions of --extract best-of-n"""
     reward_scale: str | None = None
     """offline: multiply the data's rewards by none | return_range (1000 / the episode-return range) | a
     number; default the algorithm's (IQL and RIQL: return_range, as the IQL paper; others none).
@@ -117,6 +121,7 @@ def check_counts(args: Train) -> None:
         "eval_every",
         "num_bins",
         "n_step",
+        "n",
     ):
         positive(getattr(args, flag), "--" + flag.replace("_", "-"))
     positive(args.learning_starts, "--learning-starts", minimum=0)
@@ -174,6 +179,12 @@ def build_config(args: Train, dataset=None):
         raise ValueError(f"--num-actions is a CQL / Cal-QL setting; --algo {args.algo} samples no actions")
     if args.activation is not None and args.algo != "sac":
         raise ValueError(f"--activation is a SAC setting; --algo {args.algo} keeps its own activations")
+    if args.extract != "policy" and args.algo not in OFFLINE:
+        raise ValueError(
+            f"--extract {args.extract} re-ranks an offline agent's actions; --algo {args.algo} trains online"
+        )
+    if args.extract == "best-of-n" and args.algo == "bc":
+        raise ValueError("--extract best-of-n ranks actions by a critic; --algo bc has none")
     if args.n_step is not None and args.algo != "dqn":
         raise ValueError(f"--n-step is a DQN setting; --algo {args.algo} has no n-step returns")
     if args.critic_loss == "c51" and args.algo not in DISTRIBUTIONAL:
@@ -212,6 +223,8 @@ def build_config(args: Train, dataset=None):
             agent=agent_config(args, env),
             dataset=args.dataset,
             model_rollouts=rollouts,
+            extract=args.extract,
+            extract_n=args.n,
         )
     if args.dataset is not None:
         raise ValueError(f"--algo {args.algo} trains online; --dataset is for the offline algorithms")

@@ -28,6 +28,10 @@ class TrainConfig:
     paper default (`agents.registry`: batch 256, ReBRAC 1024; RIQL normalises; IQL and RIQL
     scale by the return range); on-policy agents set their own minibatches (batch_size None).
     Evaluation returns and normalised scores are always in the env's own rewards.
+
+    `extract` is how an offline agent's evaluated policy comes out of its networks: "policy" (its
+    actor) or "best-of-n" (Digi-Q: the highest-Q of `extract_n` samples of its policy,
+    `agents.common.extract.BestOfN`); agents without a critic (BC) take only "policy".
     """
 
     algo: str = "sac"
@@ -46,6 +50,8 @@ class TrainConfig:
     agent: Any = None
     dataset: str | None = None
     model_rollouts: Any = None  # models.rollouts.ModelRollouts: MBPO/MOPO augmentation of offline batches
+    extract: str = "policy"
+    extract_n: int = 16
 
     def __post_init__(self):
         info = agent_info(self.algo)
@@ -72,6 +78,12 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"TrainConfig.batch_size must be >= 1, got {self.batch_size}")
+        if self.extract not in ("policy", "best-of-n"):
+            raise ValueError(f"TrainConfig.extract must be 'policy' or 'best-of-n', got {self.extract!r}")
+        if self.extract != "policy" and info.loop != "offline":
+            raise ValueError(f"TrainConfig.extract is an offline-agent setting; {self.algo} is online")
+        if self.extract_n < 1:
+            raise ValueError(f"TrainConfig.extract_n must be >= 1, got {self.extract_n}")
         if self.learning_starts < 0:
             raise ValueError(f"TrainConfig.learning_starts must be >= 0, got {self.learning_starts}")
 

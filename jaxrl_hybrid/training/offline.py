@@ -12,6 +12,7 @@ from typing import Any
 import jax
 from flax import struct
 
+from jaxrl_hybrid.agents.common.extract import BestOfN
 from jaxrl_hybrid.agents.registry import MODEL_ROLLOUTS
 from jaxrl_hybrid.data import (
     Dataset,
@@ -83,17 +84,20 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
     """`config.total_steps` updates in chunks of `config.eval_every`, evaluated in `env`.
 
     The dataset's rewards are first multiplied by `config.reward_scale`'s factor (returns-to-go
-    recomputed) and its observations normalised if `config.normalize_observations`.
+    recomputed) and its observations normalised if `config.normalize_observations`. With
+    `config.extract == "best-of-n"` the evaluated policy is the agent's Best-of-N re-ranking
+    (`agents.common.extract.BestOfN`); training is unchanged.
     """
     reward_scale = reward_scale_factor(dataset, config.reward_scale)
     if reward_scale != 1.0:
         dataset = scale_rewards(dataset, reward_scale)
+    actor = agent
+    if config.extract == "best-of-n":  # Digi-Q's extraction: act by the best of N policy samples
+        actor = BestOfN(agent, config.extract_n)
     if config.normalize_observations:
         normalizer = obs_normalizer(dataset)
         dataset = normalize_observations(dataset, normalizer)
-        actor = NormalizedAgent(agent, normalizer)
-    else:
-        actor = agent
+        actor = NormalizedAgent(actor, normalizer)
     rollouts = config.model_rollouts
     if rollouts is not None:
         _check_rollouts(agent.name, dataset)
