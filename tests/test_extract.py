@@ -15,7 +15,7 @@ from jaxrl_hybrid.types import EnvSpec
 SPEC = EnvSpec("gymnax:Pendulum-v1", (3,), 1, False, 200)
 
 
-@pytest.mark.parametrize("algo", ["cql", "iql", "td3bc"])
+@pytest.mark.parametrize("algo", ["iql", "td3bc"])  # a sampled actor, a noisy deterministic one
 def test_best_of_one_is_the_sampled_policy_and_best_of_n_takes_the_highest_q(algo):
     cls = OFFLINE_AGENTS[algo]
     agent = cls(cls.Config(hidden_dims=(16, 16)), SPEC)

@@ -8,7 +8,7 @@ import pytest
 from test_losses_categorical import np_c51
 
 from jaxrl_hybrid.agents.common.qlearning import epsilon_greedy, linear_epsilon, taken
-from jaxrl_hybrid.agents.dqn.losses import n_step_target
+from jaxrl_hybrid.agents.dqn.losses import n_step_target, n_step_window
 from jaxrl_hybrid.losses import CriticLoss
 from jaxrl_hybrid.losses.td import lambda_returns, n_step_return
 from jaxrl_hybrid.training import replay
@@ -144,20 +144,24 @@ def test_sample_windows_are_consecutive_steps_of_one_env():
 
 
 def test_double_dqn_target_matches_numpy():
-    """n-step double-DQN target: online net selects at the window's last next-obs, target net evaluates."""
+    """n-step double-DQN target: the window's bootstrap observation is the next obs of its first
+    done step (or last step); the online net selects there, the target net evaluates."""
     rng = np.random.default_rng(3)
     B, n, A = 32, 3, 4
     r, term, trunc = _windows(rng, (B,), n)
-    online = rng.normal(size=(B, n, A, 1)).astype(np.float32)
-    target_q = rng.normal(size=(B, n, A, 1)).astype(np.float32)
-    window = Transition(None, None, r, None, term, trunc)
+    next_obs = rng.normal(size=(B, n, 2)).astype(np.float32)
+    window = Transition(None, None, r, next_obs, term, trunc)
+    ret, discount, boot_obs = n_step_window(window, 0.9)
+    online = rng.normal(size=(B, A, 1)).astype(np.float32)
+    target_q = rng.normal(size=(B, A, 1)).astype(np.float32)
     loss = CriticLoss("mse")
     for double in (True, False):
-        got = n_step_target(loss, window, online if double else target_q, target_q, 0.9, double)
+        got = n_step_target(loss, ret, discount, online if double else target_q, target_q, double)
         for i in range(B):
             g, d, k = np_n_step(r[i], term[i], trunc[i], 0.9)
-            select = online[i, k, :, 0] if double else target_q[i, k, :, 0]
-            want = g + d * target_q[i, k, np.argmax(select), 0]
+            np.testing.assert_array_equal(boot_obs[i], next_obs[i, k])
+            select = online[i, :, 0] if double else target_q[i, :, 0]
+            want = g + d * target_q[i, np.argmax(select), 0]
             np.testing.assert_allclose(got[i], want, rtol=1e-5, atol=1e-5)
 
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrl_hybrid.agents.common.qlearning import epsilon_greedy, linear_epsilon, q_loss, q_network
-from jaxrl_hybrid.agents.dqn.losses import n_step_target
+from jaxrl_hybrid.agents.dqn.losses import n_step_target, n_step_window
 from jaxrl_hybrid.losses.critic import CriticLoss
 from jaxrl_hybrid.optim import ModelState, apply_gradients, as_float32, init_model, make_optimizer
 from jaxrl_hybrid.types import EnvSpec
@@ -127,9 +127,10 @@ class DQN:
 
         def step(state: DQNState, window):
             first = jax.tree.map(lambda x: x[:, 0], window)  # the step each target starts from
-            next_target = self.net.apply(state.q.target_params, window.next_obs)
-            next_online = self.net.apply(state.q.params, window.next_obs) if config.double else next_target
-            target = n_step_target(loss, window, next_online, next_target, hparams.gamma, config.double)
+            ret, discount, next_obs = n_step_window(window, hparams.gamma)
+            next_target = self.net.apply(state.q.target_params, next_obs)
+            next_online = self.net.apply(state.q.params, next_obs) if config.double else next_target
+            target = n_step_target(loss, ret, discount, next_online, next_target, config.double)
 
             def objective(params):
                 outputs = self.net.apply(params, first.obs)

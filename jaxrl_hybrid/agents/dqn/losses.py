@@ -10,28 +10,33 @@ from jaxrl_hybrid.losses.critic import CriticLoss
 from jaxrl_hybrid.losses.td import n_step_return
 
 
+def n_step_window(window, gamma: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The n-step return of windows of n consecutive steps (leaves (..., n, ...)), its bootstrap
+    discount, and the observation it bootstraps from: the true next observation of the window's
+    first terminated or truncated step, or of its last step (`losses.td.n_step_return`). Only
+    that observation goes through the networks."""
+    ret, discount, last = n_step_return(window.reward, window.terminated, window.truncated, gamma)
+    index = last.reshape(last.shape + (1,) * (window.next_obs.ndim - last.ndim))
+    next_obs = jnp.take_along_axis(window.next_obs, index, axis=last.ndim)[(slice(None),) * last.ndim + (0,)]
+    return ret, discount, next_obs
+
+
 def n_step_target(
     loss: CriticLoss,
-    window,
+    ret: jax.Array,
+    discount: jax.Array,
     next_online: jax.Array,
     next_target: jax.Array,
-    gamma: jax.Array,
     double: bool,
 ) -> jax.Array:
-    """The target of windows of n consecutive steps (leaves (..., n, ...)).
+    """The target `ret + discount * bootstrap` of an n-step window (`n_step_window`).
 
-    `next_online` / `next_target`: the online and target heads' outputs at every step's true next
-    observation, (..., n, A, D). The n-step return runs to the window's first terminated or
-    truncated step; from that step's next observation it bootstraps the greedy action's target
-    (selected by the online head when `double`, as double DQN; by the target head otherwise),
-    times gamma^k, or nothing after a termination. A scalar per window, or C51's projected
-    distribution (..., num_bins).
+    `next_online` / `next_target`: the online and target heads' outputs (..., A, D) at the
+    window's bootstrap observation. The bootstrap is the greedy action's target, selected by the
+    online head when `double` (double DQN) or by the target head, read from the target head; a
+    discount of 0 (a termination) drops it. A scalar per window, or C51's projected distribution
+    (..., num_bins).
     """
-    ret, discount, last = n_step_return(window.reward, window.terminated, window.truncated, gamma)
-
-    def at_last(x):  # (..., n, A, D) -> (..., A, D) at each window's last step
-        return jnp.take_along_axis(x, last[..., None, None, None], axis=-3)[..., 0, :, :]
-
-    select = at_last(next_online if double else next_target)
-    bootstrap = greedy_bootstrap(loss, select, at_last(next_target))
+    select = next_online if double else next_target
+    bootstrap = greedy_bootstrap(loss, select, next_target)
     return jax.lax.stop_gradient(loss.backup(ret, discount, bootstrap))
