@@ -81,6 +81,26 @@ def measure(program, num_seeds: int, repeats: int) -> dict:
     }
 
 
+def machine_record() -> dict:
+    """What ran a benchmark: backend, device, cores, platform and JAX version (every JSON's header)."""
+    device = jax.devices()[0]
+    return {
+        "backend": jax.default_backend(),
+        "device": getattr(device, "device_kind", str(device)),
+        "cpu_count": __import__("os").cpu_count(),
+        "platform": platform.platform(),
+        "jax_version": jax.__version__,
+    }
+
+
+def write_record(out: Path, name: str, args, rows: list[dict]) -> dict:
+    """<out>/<name>.json: the benchmark's settings, the machine and its rows; returns the record."""
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"benchmark": name, "settings": vars(args), **machine_record(), "rows": rows}
+    (out / f"{name}.json").write_text(json.dumps(record, indent=2))
+    return record
+
+
 def plot(rows: list[dict], path: Path, title: str) -> None:
     import matplotlib
 
@@ -130,19 +150,7 @@ def main(argv=None) -> int:
             flush=True,
         )
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = jax.devices()[0]
-    record = {
-        "benchmark": "scaling",
-        "settings": vars(args),
-        "backend": jax.default_backend(),
-        "device": getattr(device, "device_kind", str(device)),
-        "cpu_count": __import__("os").cpu_count(),
-        "platform": platform.platform(),
-        "jax_version": jax.__version__,
-        "rows": rows,
-    }
-    (out / "scaling.json").write_text(json.dumps(record, indent=2))
+    record = write_record(out, "scaling", args, rows)
     plot(rows, out / "scaling.png", f"SAC Pendulum {args.hidden_dims}, batch {args.batch_size} ({record['device']})")
     print(f"wrote {out / 'scaling.json'} and {out / 'scaling.png'}")
     return 0

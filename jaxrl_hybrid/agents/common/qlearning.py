@@ -9,10 +9,56 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from flax import struct
 
 from jaxrl_hybrid.losses.critic import CriticLoss
 from jaxrl_hybrid.networks import DiscreteQNetwork
+from jaxrl_hybrid.optim import ModelState, as_float32, init_model, make_optimizer
 from jaxrl_hybrid.types import EnvSpec
+
+
+@struct.dataclass
+class QState:
+    """A value-based agent's named state: the Q network (with target parameters for DQN) and
+    the number of updates made."""
+
+    q: ModelState
+    step: jax.Array
+
+
+class QAgent:
+    """What DQN and PQN share: the Q network their config describes (`hidden_dims`, `torso`,
+    `layer_norm`, `critic_loss`, `max_grad_norm`), its state, and greedy / epsilon-greedy acting.
+    Subclasses set `with_target` and `epsilon(state, hparams)`, the rate of stochastic `act`."""
+
+    with_target = False
+
+    def __init__(self, config, spec: EnvSpec):
+        self.config, self.spec = config, spec
+        self.net = q_network(spec, config.critic_loss, config.hidden_dims, config.layer_norm, config.torso)
+        self.tx = make_optimizer(config.max_grad_norm)
+
+    def default_hparams(self, **overrides):
+        return as_float32(self.HParams(**overrides))
+
+    def init(self, key: jax.Array) -> QState:
+        params = self.net.init(key, jnp.zeros((1, *self.spec.obs_shape)))
+        return QState(q=init_model(params, self.tx, with_target=self.with_target), step=jnp.zeros((), jnp.int32))
+
+    def q_values(self, params, obs: jax.Array) -> jax.Array:
+        """Q(s, a) of every action, (..., A)."""
+        return self.config.critic_loss.values(self.net.apply(params, obs))
+
+    def epsilon(self, state: QState, hparams) -> jax.Array:
+        raise NotImplementedError(f"{type(self).__name__} must define its exploration rate")
+
+    def act(self, state: QState, obs, key, deterministic: bool, hparams=None):
+        """The greedy action, or an epsilon-greedy one at `epsilon(state, hparams)`."""
+        q = self.q_values(state.q.params, obs)
+        if deterministic:
+            return jnp.argmax(q, axis=-1).astype(jnp.int32)
+        hparams = self.default_hparams() if hparams is None else hparams
+        return epsilon_greedy(key, q, self.epsilon(state, hparams))
 
 
 def q_network(spec: EnvSpec, loss: CriticLoss, hidden_dims, layer_norm: bool, torso: str) -> DiscreteQNetwork:

@@ -14,11 +14,10 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_hybrid.agents.common.qlearning import epsilon_greedy, linear_epsilon, q_loss, q_network
+from jaxrl_hybrid.agents.common.qlearning import QAgent, QState, linear_epsilon, q_loss
 from jaxrl_hybrid.agents.dqn.losses import n_step_target, n_step_window
 from jaxrl_hybrid.losses.critic import CriticLoss
-from jaxrl_hybrid.optim import ModelState, apply_gradients, as_float32, init_model, make_optimizer
-from jaxrl_hybrid.types import EnvSpec
+from jaxrl_hybrid.optim import apply_gradients, as_float32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,23 +68,16 @@ def default_hparams(**overrides) -> DQNHParams:
     return as_float32(DQNHParams(**overrides))
 
 
-@struct.dataclass
-class DQNState:
-    q: ModelState  # with target_params
-    step: jax.Array  # updates made
+DQNState = QState  # the Q network with its target parameters, and the updates made
 
 
-class DQN:
+class DQN(QAgent):
     """Off-policy value-based agent for discrete actions (the off-policy loop trains it)."""
 
     name = "dqn"
     Config = DQNConfig
     HParams = DQNHParams
-
-    def __init__(self, config: DQNConfig, spec: EnvSpec):
-        self.config, self.spec = config, spec
-        self.net = q_network(spec, config.critic_loss, config.hidden_dims, config.layer_norm, config.torso)
-        self.tx = make_optimizer(config.max_grad_norm)
+    with_target = True
 
     @property
     def train_frequency(self) -> int:
@@ -97,28 +89,10 @@ class DQN:
         """Consecutive steps of one env each batch row holds (the loop samples windows of this length)."""
         return self.config.n_step
 
-    def default_hparams(self, **overrides) -> DQNHParams:
-        return default_hparams(**overrides)
-
-    def init(self, key: jax.Array) -> DQNState:
-        params = self.net.init(key, jnp.zeros((1, *self.spec.obs_shape)))
-        return DQNState(q=init_model(params, self.tx, with_target=True), step=jnp.zeros((), jnp.int32))
-
-    def q_values(self, params, obs: jax.Array) -> jax.Array:
-        """Q(s, a) of every action, (..., A)."""
-        return self.config.critic_loss.values(self.net.apply(params, obs))
-
     def epsilon(self, state: DQNState, hparams: DQNHParams) -> jax.Array:
-        return linear_epsilon(
-            state.step.astype(jnp.float32), hparams.eps_start, hparams.eps_finish, hparams.eps_decay_updates
-        )
-
-    def act(self, state: DQNState, obs, key, deterministic: bool, hparams: DQNHParams | None = None):
-        q = self.q_values(state.q.params, obs)
-        if deterministic:
-            return jnp.argmax(q, axis=-1).astype(jnp.int32)
-        hparams = self.default_hparams() if hparams is None else hparams
-        return epsilon_greedy(key, q, self.epsilon(state, hparams))
+        """Exploration annealed linearly over the first `eps_decay_updates` updates."""
+        steps = state.step.astype(jnp.float32)
+        return linear_epsilon(steps, hparams.eps_start, hparams.eps_finish, hparams.eps_decay_updates)
 
     def update(self, state: DQNState, batch, key, hparams: DQNHParams):
         """One gradient step per minibatch of `batch` (leaves (utd, batch, n_step, ...))."""
@@ -148,7 +122,7 @@ class DQN:
                 "q_mean": loss.values(outputs).mean(),
                 "target_mean": loss.target_value(target).mean(),
             }
-            return DQNState(q=q, step=steps), metrics
+            return QState(q=q, step=steps), metrics
 
         state, metrics = jax.lax.scan(step, state, batch)
         metrics = {k: v[-1] for k, v in metrics.items()}

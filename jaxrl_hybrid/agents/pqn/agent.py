@@ -15,11 +15,17 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_hybrid.agents.common.qlearning import epsilon_greedy, greedy_bootstrap, linear_epsilon, q_loss, q_network
+from jaxrl_hybrid.agents.common.qlearning import (
+    QAgent,
+    QState,
+    epsilon_greedy,
+    greedy_bootstrap,
+    linear_epsilon,
+    q_loss,
+)
 from jaxrl_hybrid.losses.critic import CriticLoss
 from jaxrl_hybrid.losses.td import bootstrap_discount, lambda_returns
-from jaxrl_hybrid.optim import ModelState, apply_gradients, as_float32, init_model, make_optimizer
-from jaxrl_hybrid.types import EnvSpec
+from jaxrl_hybrid.optim import apply_gradients, as_float32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,33 +79,19 @@ def default_hparams(**overrides) -> PQNHParams:
     return as_float32(PQNHParams(**overrides))
 
 
-@struct.dataclass
-class PQNState:
-    q: ModelState
-    step: jax.Array  # updates (rollouts) made
+PQNState = QState  # the Q network (no target) and the updates made
 
 
-class PQN:
+class PQN(QAgent):
     """Parallelised Q-network for discrete actions (the on-policy loop trains it)."""
 
     name = "pqn"
     Config = PQNConfig
     HParams = PQNHParams
 
-    def __init__(self, config: PQNConfig, spec: EnvSpec):
-        self.config, self.spec = config, spec
-        self.net = q_network(spec, config.critic_loss, config.hidden_dims, config.layer_norm, config.torso)
-        self.tx = make_optimizer(config.max_grad_norm)
-
-    def default_hparams(self, **overrides) -> PQNHParams:
-        return default_hparams(**overrides)
-
-    def init(self, key: jax.Array) -> PQNState:
-        params = self.net.init(key, jnp.zeros((1, *self.spec.obs_shape)))
-        return PQNState(q=init_model(params, self.tx), step=jnp.zeros((), jnp.int32))
-
-    def q_values(self, params, obs: jax.Array) -> jax.Array:
-        return self.config.critic_loss.values(self.net.apply(params, obs))
+    def epsilon(self, state: PQNState, hparams: PQNHParams) -> jax.Array:
+        """Stochastic `act` (outside training) explores at the schedule's final rate."""
+        return hparams.eps_finish
 
     def sample(self, state: PQNState, obs, key, hparams: PQNHParams | None = None, progress=None):
         """(epsilon-greedy action, 0): the on-policy loop's exploration, epsilon at `progress` (0..1) of the run."""
@@ -108,13 +100,6 @@ class PQN:
         epsilon = linear_epsilon(progress, hparams.eps_start, hparams.eps_finish, hparams.eps_decay)
         action = epsilon_greedy(key, self.q_values(state.q.params, obs), epsilon)
         return action, jnp.zeros(action.shape, jnp.float32)
-
-    def act(self, state: PQNState, obs, key, deterministic: bool, hparams: PQNHParams | None = None):
-        q = self.q_values(state.q.params, obs)
-        if deterministic:
-            return jnp.argmax(q, axis=-1).astype(jnp.int32)
-        hparams = self.default_hparams() if hparams is None else hparams
-        return epsilon_greedy(key, q, hparams.eps_finish)
 
     def targets(self, params, rollout, hparams: PQNHParams) -> jax.Array:
         """Q(lambda) targets of a time-major rollout, from the current network's greedy bootstraps."""
