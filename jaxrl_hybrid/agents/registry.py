@@ -48,13 +48,14 @@ class AgentInfo:
     scale by 1000 / the episode-return range, as the IQL paper and CORL's IQL do). `num_envs`:
     the online loops' parallel envs per seed by default (PPO 4, DQN 4: one update per 4 env
     steps, PQN 32 as purejaxql's CartPole).
-    `discrete`: the agent acts in discrete action spaces only (DQN, PQN).
+    `discrete`: the agent acts in discrete action spaces only (DQN, PQN, SQIRL). `loop` "sqirl":
+    SQIRL's own stage-per-timestep loop (`training.sqirl`).
     """
 
     name: str
     target: str  # "module:Class"
     data: Literal["online", "offline"]
-    loop: Literal["off_policy", "on_policy", "offline"]
+    loop: Literal["off_policy", "on_policy", "offline", "sqirl"]
     train: bool = True
     model_rollouts: bool = False
     batch_size: int | None = 256
@@ -77,6 +78,7 @@ REGISTRY: dict[str, AgentInfo] = {
         AgentInfo("ppo", _A + "ppo:PPO", "online", "on_policy", batch_size=None, num_envs=4),
         AgentInfo("dqn", _A + "dqn:DQN", "online", "off_policy", batch_size=128, num_envs=4, discrete=True),
         AgentInfo("pqn", _A + "pqn:PQN", "online", "on_policy", batch_size=None, num_envs=32, discrete=True),
+        AgentInfo("sqirl", _A + "sqirl:SQIRL", "online", "sqirl", num_envs=16, discrete=True),
         AgentInfo("lpg", _A + "lpg:LPG", "online", "on_policy", train=False, batch_size=None, num_envs=4),
         AgentInfo("bc", _A + "bc:BC", "offline", "offline"),
         AgentInfo("cql", _A + "cql:CQL", "offline", "offline", model_rollouts=True),

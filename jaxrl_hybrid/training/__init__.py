@@ -55,6 +55,10 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
         raise ValueError(f"online algorithm {config.algo!r} does not train on a dataset")
     env, env_params = make_env(config.env or DEFAULT_ENV, **dict(config.env_overrides))
     agent = make_agent(config, env.spec)
+    if info.loop == "sqirl":
+        from jaxrl_hybrid.training.sqirl import make_sqirl_program
+
+        return make_sqirl_program(agent, env, env_params, config)
     if info.loop == "on_policy":
         from jaxrl_hybrid.training.onpolicy import make_onpolicy_program
 
