@@ -95,6 +95,7 @@ def main(argv=None) -> int:
             for n in args.seeds:
                 row = {"env": env, "algo": algo, "critic_loss": loss, **measure(program, n, args.repeats)}
                 rows.append(row)
+                write_record(Path(args.out), "value_based", args, rows)  # after every row: a cut run keeps its rows
                 print(
                     f"{env:28s} {algo:4s} {n:5d} seeds: {row['env_steps_per_s']:9.0f} env steps/s aggregate, "
                     f"{row['env_steps_per_s_per_seed']:8.1f} per seed, compile {row['compile_s']:.1f}s",
