@@ -48,28 +48,26 @@ def make_onpolicy_program(agent, env: Env, env_params: Any, config) -> TrainProg
         obs, env_state = jax.vmap(train_env.reset, in_axes=(0, None))(jax.random.split(key_reset, num_envs), env_params)
         return OnPolicyRunner(agent.init(key_agent), env_state, obs, key, jnp.zeros((), jnp.int32))
 
-    def env_step(carry, key_t):
-        agent_state, env_state, obs, hparams, progress = carry
-        key_act, key_env = jax.random.split(key_t)
-        action, log_prob = agent.sample(agent_state, obs, key_act, hparams, progress)
-        res = jax.vmap(train_env.step, in_axes=(0, 0, 0, None))(
-            jax.random.split(key_env, num_envs), env_state, action, env_params
-        )
-        step = Rollout(obs, action, log_prob, res.reward, res.info["final_obs"], res.terminated, res.truncated)
-        episode = (res.info["episode_done"], res.info["episode_return"])
-        return (agent_state, res.state, res.obs, hparams, progress), (step, episode)
-
     def iteration(runner: OnPolicyRunner, hparams):
         key, key_roll, key_update = jax.random.split(runner.key, 3)
         progress = runner.iteration.astype(jnp.float32) / total_iters
-        (_, env_state, obs, _, _), (rollout, (done, ret)) = jax.lax.scan(
-            env_step,
-            (runner.agent_state, runner.env_state, runner.obs, hparams, progress),
-            jax.random.split(key_roll, num_steps),
+
+        def env_step(carry, key_t):
+            env_state, obs = carry
+            key_act, key_env = jax.random.split(key_t)
+            action, log_prob = agent.sample(runner.agent_state, obs, key_act, hparams, progress)
+            res = jax.vmap(train_env.step, in_axes=(0, 0, 0, None))(
+                jax.random.split(key_env, num_envs), env_state, action, env_params
+            )
+            step = Rollout(obs, action, log_prob, res.reward, res.info["final_obs"], res.terminated, res.truncated)
+            episode = (res.info["episode_done"], res.info["episode_return"])
+            return (res.state, res.obs), (step, episode)
+
+        (env_state, obs), (rollout, (done, ret)) = jax.lax.scan(
+            env_step, (runner.env_state, runner.obs), jax.random.split(key_roll, num_steps)
         )
         if agent.config.anneal_lr:
-            frac = 1.0 - runner.iteration.astype(jnp.float32) / total_iters
-            hparams = hparams.replace(lr=hparams.lr * frac)
+            hparams = hparams.replace(lr=hparams.lr * (1.0 - progress))
         agent_state, metrics = agent.update(runner.agent_state, rollout, key_update, hparams, total_iters)
         runner = OnPolicyRunner(agent_state, env_state, obs, key, runner.iteration + 1)
         return runner, (metrics, (done.sum(), jnp.where(done, ret, 0.0).sum()))

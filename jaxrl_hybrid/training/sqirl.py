@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrl_hybrid.envs.core import Env
+from jaxrl_hybrid.losses.td import lambda_returns
 from jaxrl_hybrid.training.program import TrainProgram
 from jaxrl_hybrid.types import Transition
 
@@ -58,16 +59,12 @@ def rollout(agent, env: Env, env_params, state, key, num_episodes: int, random_f
 
 
 def mc_returns(rows: Transition, alive: jax.Array, gamma: jax.Array) -> jax.Array:
-    """Discounted return-to-go of every step, cut at its episode's end (no bootstrap)."""
+    """Discounted return-to-go of every step, cut at its episode's end (no bootstrap); 0 on the
+    steps after it. The lambda-return with lambda 1 and nothing to bootstrap from."""
     done = jnp.logical_or(rows.terminated, rows.truncated)
-
-    def backward(g_next, xs):
-        r, d, a = xs
-        g = jnp.where(a, r + gamma * jnp.where(d, 0.0, g_next), 0.0)
-        return g, g
-
-    _, g = jax.lax.scan(backward, jnp.zeros_like(rows.reward[0]), (rows.reward, done, alive), reverse=True)
-    return g
+    discount = jnp.full_like(rows.reward, gamma)
+    g = lambda_returns(rows.reward, discount, jnp.zeros_like(rows.reward), done, 1.0)
+    return jnp.where(alive, g, 0.0)
 
 
 def make_sqirl_program(agent, env: Env, env_params: Any, config) -> TrainProgram:
@@ -115,11 +112,14 @@ def make_sqirl_program(agent, env: Env, env_params: Any, config) -> TrainProgram
             lambda b, x: jax.lax.dynamic_update_slice_in_dim(b, x.astype(b.dtype), start, 0), runner.buffer, flat
         )
         valid = jax.lax.dynamic_update_slice_in_dim(runner.valid, keep.reshape(slots), start, 0)
-        weights = valid.astype(jnp.float32) / jnp.maximum(valid.sum(), 1)
+        # Uniform over the stored rows: the cumulative weights once per stage, not once per update
+        # (the draw is jax.random.choice's with replacement, from the same cumulative sum).
+        cumulative = jnp.cumsum(valid.astype(jnp.float32) / jnp.maximum(valid.sum(), 1))
 
         def update(state, k):
             k_idx, k_update = jax.random.split(k)
-            idx = jax.random.choice(k_idx, capacity, (config.batch_size,), p=weights)
+            u = jax.random.uniform(k_idx, (config.batch_size,), dtype=cumulative.dtype)
+            idx = jnp.searchsorted(cumulative, cumulative[-1] * (1 - u))
             batch = jax.tree.map(lambda b: b[idx], buffer)
             return agent.update(state, batch, k_update, hparams)
 

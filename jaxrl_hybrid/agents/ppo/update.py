@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrl_hybrid.agents.common import apply_gradients
+from jaxrl_hybrid.agents.common.batching import shuffled_minibatches
 from jaxrl_hybrid.agents.ppo.config import PPOConfig, PPOHParams
 from jaxrl_hybrid.agents.ppo.losses import ppo_loss
 from jaxrl_hybrid.agents.ppo.state import PPOState, Rollout
@@ -39,8 +40,6 @@ def update(agent, state: PPOState, rollout: Rollout, key, hparams: PPOHParams, t
         lambda x: x.reshape((-1, *x.shape[2:])),
         (rollout.obs, rollout.action, rollout.log_prob, advantage, target, v_tm1),
     )
-    n = flat[0].shape[0]
-    mb = n // config.num_minibatches
 
     def loss_fn(params, minibatch, grad_step):
         progress = grad_step.astype(jnp.float32) / budget
@@ -48,8 +47,7 @@ def update(agent, state: PPOState, rollout: Rollout, key, hparams: PPOHParams, t
 
     def epoch(model, inputs):
         key_epoch, epoch_index = inputs
-        perm = jax.random.permutation(key_epoch, n)[: mb * config.num_minibatches]
-        minibatches = jax.tree.map(lambda x: x[perm].reshape((config.num_minibatches, mb, *x.shape[1:])), flat)
+        minibatches = shuffled_minibatches(key_epoch, flat, config.num_minibatches)
         first_step = state.step * steps_per_update + epoch_index * config.num_minibatches
 
         def step(model, inputs):

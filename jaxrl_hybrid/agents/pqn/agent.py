@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from jaxrl_hybrid.agents.common.batching import shuffled_minibatches
 from jaxrl_hybrid.agents.common.qlearning import (
     QAgent,
     QState,
@@ -121,12 +122,9 @@ class PQN(QAgent):
         config, loss = self.config, self.config.critic_loss
         target = self.targets(state.q.params, rollout, hparams)
         flat = jax.tree.map(lambda x: x.reshape((-1, *x.shape[2:])), (rollout.obs, rollout.action, target))
-        n = flat[0].shape[0]
-        mb = n // config.num_minibatches
 
         def epoch(model, key_epoch):
-            perm = jax.random.permutation(key_epoch, n)[: mb * config.num_minibatches]
-            minibatches = jax.tree.map(lambda x: x[perm].reshape((config.num_minibatches, mb, *x.shape[1:])), flat)
+            minibatches = shuffled_minibatches(key_epoch, flat, config.num_minibatches)
 
             def step(model, minibatch):
                 obs, action, y = minibatch
