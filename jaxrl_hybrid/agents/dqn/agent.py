@@ -17,7 +17,7 @@ from flax import struct
 from jaxrl_hybrid.agents.common.qlearning import QAgent, QState, linear_epsilon, q_loss
 from jaxrl_hybrid.agents.dqn.losses import n_step_target, n_step_window
 from jaxrl_hybrid.losses.critic import CriticLoss
-from jaxrl_hybrid.optim import apply_gradients, as_float32
+from jaxrl_hybrid.optim import apply_gradients, as_float32, soft_update
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,10 +113,8 @@ class DQN(QAgent):
             (value, outputs), grads = jax.value_and_grad(objective, has_aux=True)(state.q.params)
             q = apply_gradients(state.q, grads, self.tx, hparams.lr)
             steps = state.step + 1
-            move = (steps % config.target_update_every == 0).astype(jnp.float32) * hparams.tau
-            q = q.replace(
-                target_params=jax.tree.map(lambda t, p: (1.0 - move) * t + move * p, q.target_params, q.params)
-            )
+            # the target moves by tau every target_update_every updates (tau 1: a copy), by 0 otherwise
+            q = soft_update(q, (steps % config.target_update_every == 0).astype(jnp.float32) * hparams.tau)
             metrics = {
                 "td_loss": value,
                 "q_mean": loss.values(outputs).mean(),
