@@ -131,6 +131,14 @@ CASES = {
         "distribution (dqn, pqn)",
     ),
     "n_step_for_sac": (["train", "--n-step", "3"], "--n-step is a DQN setting; --algo sac"),
+    "action_bins_for_iql": (
+        ["train", "--algo", "iql", "--dataset", "{tmp}/pend.hdf5", "--action-bins", "7"],
+        "--action-bins is an ARSQ setting; --algo iql",
+    ),
+    "arsq_classification_critic": (
+        ["train", "--algo", "arsq", "--dataset", "{tmp}/pend.hdf5", "--critic-loss", "hl_gauss"],
+        "its critic loss must be mse or huber, got 'hl_gauss'",
+    ),
     "dqn_continuous_env": (
         ["train", "--algo", "dqn", "--env", "gymnax:Pendulum-v1"],
         "value-based agents need a discrete action space; gymnax:Pendulum-v1 is continuous",

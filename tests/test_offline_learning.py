@@ -6,7 +6,7 @@ score), so its own mean normalised score is about 32.
 
 Thresholds, from measurements of these exact settings (mean final normalised score of the 4
 seeds, 50 episodes each): BC 29.8, TD3+BC (HL-Gauss critic) 26.8, ReBRAC 27.2, IQL 33.3, RIQL 39.3,
-CQL 28.7, Cal-QL 27.9; single seeds range from 20 to 44. Doing nothing (zero torque) scores 12.3
+CQL 28.7, Cal-QL 27.9, ARSQ 57.2; single seeds range from 20 to 44. Doing nothing (zero torque) scores 12.3
 over the same 200 episodes (9.5 over another 100), and a policy that pushes the wrong way scores
 below 0. Every algorithm must beat the dataset's score minus 12 (about 20: eight points, three
 standard errors of a 200-episode mean, above doing nothing), and BC, which only imitates, must
@@ -42,6 +42,7 @@ SETTINGS = {
     "iql": {"hidden_dims": (64, 64)},
     "riql": {"hidden_dims": (64, 64)},
     "cql": {"hidden_dims": (32, 32), "num_actions": 4},
+    "arsq": {"hidden_dims": (64, 64)},
 }
 # Cal-QL's offline learning test is the pretraining in test_finetune.py (same settings, discount 0.9).
 
@@ -109,7 +110,8 @@ def test_every_offline_agent_accepts_every_critic_loss(algo, medium):
     cls = OFFLINE_AGENTS[algo]
     env, _ = dataset_env(medium)
     has_loss = "critic_loss" in {f.name for f in dataclasses.fields(cls.Config)}
-    kinds = SCALAR_TARGET_KINDS if has_loss else [None]
+    # ARSQ's Q is a sum of a value and advantages: regression only (`critic_loss_kinds`)
+    kinds = getattr(cls, "critic_loss_kinds", SCALAR_TARGET_KINDS) if has_loss else [None]
     for kind in kinds:
         kw = {} if kind is None else {"critic_loss": CriticLoss(kind, **PENDULUM_SUPPORT)}
         agent = cls(cls.Config(hidden_dims=(8, 8), **kw), env.spec)
@@ -121,7 +123,10 @@ def test_every_offline_agent_accepts_every_critic_loss(algo, medium):
         for a, b in zip(jax.tree.leaves(new_state), jax.tree.leaves(state), strict=True):
             assert a.shape == b.shape and a.dtype == b.dtype, (algo, kind)
         assert all(m.shape == () for m in jax.tree.leaves(metrics)), (algo, kind)
-    if has_loss:
+    for kind in set(SCALAR_TARGET_KINDS) - set(kinds) if has_loss else ():
+        with pytest.raises(ValueError, match="must be mse or huber"):
+            cls.Config(hidden_dims=(8, 8), critic_loss=CriticLoss(kind, **PENDULUM_SUPPORT))
+    if has_loss and "critic_loss_kinds" not in vars(cls):
         agent = cls(cls.Config(hidden_dims=(8, 8), critic_loss=CriticLoss("c51", **PENDULUM_SUPPORT)), env.spec)
         state = jax.eval_shape(agent.init, key)
         with pytest.raises(ValueError, match="critic loss 'c51' needs the next state's value distribution"):

@@ -1,5 +1,5 @@
 """`jaxrl-hybrid train`: online (sac, td3, ppo, dqn, pqn) in an env, or offline (bc, cql, calql, iql, riql,
-td3bc, rebrac) on a dataset, for many seeds and a hyperparameter grid in one vmapped program.
+td3bc, rebrac, arsq) on a dataset, for many seeds and a hyperparameter grid in one vmapped program.
 
     jaxrl-hybrid train --algo sac --env gymnax:Pendulum-v1 --num-seeds 16 \
         --total-steps 20000 --critic-loss hl_gauss --seed 0 --out runs/sac_pendulum
@@ -32,7 +32,7 @@ class Train(RunOptions):
     """Train an agent on many seeds (and a hyperparameter grid) in one vmapped program.
 
     Online (sac, td3, ppo; dqn, pqn for discrete actions) in --env; offline (bc, cql, calql, iql,
-    riql, td3bc, rebrac) on --dataset for --updates gradient steps, evaluated in the env the
+    riql, td3bc, rebrac, arsq) on --dataset for --updates gradient steps, evaluated in the env the
     dataset's metadata names.
     """
 
@@ -81,6 +81,10 @@ class Train(RunOptions):
     """CQL / Cal-QL: sampled actions per set (uniform, policy, next-state policy); default 10"""
     n_step: int | None = None
     """DQN: steps per return before bootstrapping; default 3 (Rainbow's)"""
+    action_levels: int | None = None
+    """ARSQ: coarse-to-fine levels per action dimension; default 3"""
+    action_bins: int | None = None
+    """ARSQ: bins per level; default 5 (3 x 5 resolves [-1, 1] to 2/125)"""
     hparam: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
     """traced hyperparameter, NAME=V or a grid NAME=V1,V2 (repeatable), e.g. actor_lr=1e-3,3e-4"""
     grid: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
@@ -122,6 +126,8 @@ def check_counts(args: Train) -> None:
         "num_bins",
         "n_step",
         "n",
+        "action_levels",
+        "action_bins",
     ):
         positive(getattr(args, flag), "--" + flag.replace("_", "-"))
     positive(args.learning_starts, "--learning-starts", minimum=0)
@@ -155,6 +161,8 @@ def agent_config(args: Train, env: str):
         "num_actions": args.num_actions,
         "activation": args.activation,
         "n_step": args.n_step,
+        "levels": args.action_levels,
+        "bins": args.action_bins,
     }
     kwargs = {k: v for k, v in given.items() if k in fields and v is not None}
     if "critic_loss" in fields and (args.algo != "riql" or args.critic_loss != "mse"):
@@ -187,6 +195,11 @@ def build_config(args: Train, dataset=None):
         raise ValueError("--extract best-of-n ranks actions by a critic; --algo bc has none")
     if args.n_step is not None and args.algo != "dqn":
         raise ValueError(f"--n-step is a DQN setting; --algo {args.algo} has no n-step returns")
+    for flag in ("action_levels", "action_bins"):
+        if getattr(args, flag) is not None and args.algo != "arsq":
+            raise ValueError(
+                f"--{flag.replace('_', '-')} is an ARSQ setting; --algo {args.algo} does not code its actions"
+            )
     if args.critic_loss == "c51" and args.algo not in DISTRIBUTIONAL:
         raise ValueError(
             f"--critic-loss c51 is distributional: it needs an agent that bootstraps its own next-state "

@@ -7,7 +7,8 @@ stochastic actor: the candidates are N samples of the agent's own policy (IQL's 
 AWR policy is the closest to the data's behaviour; CQL's and Cal-QL's tanh-Gaussian; TD3+BC's
 and ReBRAC's deterministic actor with its exploration noise), ranked by the minimum over the
 critic ensemble (the pessimistic value the agents' own targets use). With N = 1 it is the
-agent's sampled policy.
+agent's sampled policy. An agent whose Q is not one critic call on (obs, action) (ARSQ's sum of
+a value and per-step advantages) ranks by its own `q_value(state, obs, action, hparams)`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ class BestOfN:
 
     def act(self, state, obs, key, deterministic: bool = True, hparams=None):
         actions = self.candidates(state, obs, key, hparams)
-        q = jax.vmap(lambda a: q_values(self.agent, state.critic.params, obs, a).min(axis=0))(actions)  # (n, ...)
+        q = jax.vmap(lambda a: ranking_q(self.agent, state, obs, a, hparams))(actions)  # (n, ...)
         best = jnp.argmax(q, axis=0)
         return jnp.take_along_axis(actions, best[None, ..., None], axis=0)[0]
+
+
+def ranking_q(agent, state, obs: jax.Array, action: jax.Array, hparams=None) -> jax.Array:
+    """The value Best-of-N ranks an action by: the minimum over the agent's critic ensemble."""
+    if hasattr(agent, "q_value"):
+        return agent.q_value(state, obs, action, hparams).min(axis=0)
+    return q_values(agent, state.critic.params, obs, action).min(axis=0)
