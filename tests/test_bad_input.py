@@ -121,6 +121,10 @@ CASES = {
     "env_unknown": (["train", "--env", "gymnax:NoSuchEnv-v0"], "known envs: gymnax:CartPole-v1"),
     "hparam_unknown": (["train", "--hparam", "learning_rate=1e-3"], "has no field 'learning_rate'"),
     "env_override_typo": (["train", "--env-override", "gravty=3"], "no dynamics parameter 'gravty'"),
+    "sticky_actions_not_a_probability": (
+        ["train", "--algo", "dqn", "--env", "gymnax:CartPole-v1", "--env-override", "sticky_actions=2"],
+        "sticky_actions=2.0: expected a probability in [0, 1)",
+    ),
     "classification_loss_without_support": (
         ["train", "--env", "brax:hopper", "--critic-loss", "two_hot"],
         "--v-min and --v-max",

@@ -20,6 +20,7 @@ def make_env(name: str, *, shift: str | None = None, side: str = "real", **overr
     `make_env("gymnax:Pendulum-v1", gravity=15.0)` changes one dynamics parameter;
     `make_env("gymnax:Pendulum-v1", shift="pendulum-heavy-pole")` takes the real (or, with
     `side="sim"`, the sim) side of a named shift from `jaxrl_hybrid.envs.shifts`.
+    `sticky_actions=p` repeats the previous action with probability p (`envs.wrappers.StickyActions`).
     """
     check_env_name(name)
     backend, _, env_id = name.partition(":")
@@ -30,6 +31,8 @@ def make_env(name: str, *, shift: str | None = None, side: str = "real", **overr
         if side not in ("sim", "real"):
             raise ValueError(f"side must be 'sim' or 'real', got {side!r}")
         overrides = {**(s.real if side == "real" else s.sim), **overrides}
+    overrides = dict(overrides)
+    sticky = overrides.pop("sticky_actions", None)  # gymnax's MinAtar has none of its own
     if backend == "gymnax":
         from jaxrl_hybrid.envs import gymnax_env
 
@@ -38,6 +41,10 @@ def make_env(name: str, *, shift: str | None = None, side: str = "real", **overr
         from jaxrl_hybrid.envs import brax_env
 
         env = brax_env.BraxEnv(env_id, overrides)
+    if sticky is not None:
+        from jaxrl_hybrid.envs.wrappers import StickyActions
+
+        env = StickyActions(env, sticky)
     return env, env.default_params
 
 

@@ -95,3 +95,55 @@ class EpisodeStats(Wrapper):
 def wrap_for_training(env: Env) -> Env:
     """The stack every training loop uses: episode statistics over auto-reset."""
     return EpisodeStats(AutoReset(env))
+
+
+@struct.dataclass
+class StickyState:
+    inner: Any
+    last_action: jax.Array
+    started: jax.Array  # an action was taken this episode (the first step has none to repeat)
+
+
+@struct.dataclass
+class StickyParams:
+    inner: Any
+    prob: jax.Array  # traced: a grid over it is one program
+
+
+class StickyActions(Wrapper):
+    """Sticky actions (Machado et al., 2018): at every step but an episode's first, the env
+    repeats the previous action instead of the agent's with probability `prob` (ALE v5 and the
+    effective-horizon paper's stochastic variants use 0.25). The action actually executed is
+    `info["executed_action"]`; the transition is still recorded with the agent's action.
+    `make_env(name, sticky_actions=p)` (the CLI's `--env-override sticky_actions=p`) applies it;
+    gymnax's MinAtar ports have no sticky actions of their own, so they take this one too."""
+
+    def __init__(self, env: Env, prob: float):
+        super().__init__(env)
+        check_sticky_prob(prob)
+        self.default_params = StickyParams(env.default_params, jnp.float32(prob))
+
+    def reset(self, key: jax.Array, params: StickyParams) -> tuple[jax.Array, StickyState]:
+        obs, inner = self.env.reset(key, params.inner)
+        shape = () if self.spec.discrete else (self.spec.action_dim,)
+        dtype = jnp.int32 if self.spec.discrete else jnp.float32
+        return obs, StickyState(inner, jnp.zeros(shape, dtype), jnp.zeros((), jnp.bool_))
+
+    def step(self, key: jax.Array, state: StickyState, action: jax.Array, params: StickyParams) -> StepResult:
+        key_stick, key_step = jax.random.split(key)
+        stick = state.started & (jax.random.uniform(key_stick) < params.prob)
+        executed = jnp.where(stick, state.last_action, action.astype(state.last_action.dtype))
+        res = self.env.step(key_step, state.inner, executed, params.inner)
+        new_state = StickyState(res.state, executed, jnp.ones((), jnp.bool_))
+        info = {**res.info, "executed_action": executed}
+        return StepResult(res.obs, new_state, res.reward, res.terminated, res.truncated, info)
+
+    def params_with(self, **overrides: Any) -> StickyParams:
+        prob = overrides.pop("sticky_actions", self.default_params.prob)
+        check_sticky_prob(prob)
+        return StickyParams(self.env.params_with(**overrides), jnp.float32(prob))
+
+
+def check_sticky_prob(prob: float) -> None:
+    if not 0.0 <= float(prob) < 1.0:
+        raise ValueError(f"sticky_actions={prob}: expected a probability in [0, 1)")
