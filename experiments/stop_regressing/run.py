@@ -27,7 +27,6 @@ import dataclasses
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,25 +64,20 @@ def slug(env: str) -> str:
     return env.split(":", 1)[1].lower()
 
 
-def train(task: Task, algo: str, loss: str, out: Path, num_seeds: int) -> Path:
+def train(task: Task, algo: str, loss: str, out: Path, num_seeds: int) -> tuple[Path, float]:
     """One program of `num_seeds` seeds; a finished run folder with the same command is kept."""
+    from jaxrl_hybrid.experiment.studies import kept_run
+
     run = out / "runs" / f"{slug(task.env)}-{algo}-{loss}"
-    cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "train", "--algo", algo, "--env", task.env]
-    cmd += ["--critic-loss", loss, "--num-seeds", str(num_seeds), "--total-steps", str(task.total_steps)]
-    cmd += ["--eval-every", str(task.eval_every), "--out", str(run)]
+    args = ["train", "--algo", algo, "--env", task.env]
+    args += ["--critic-loss", loss, "--num-seeds", str(num_seeds), "--total-steps", str(task.total_steps)]
+    args += ["--eval-every", str(task.eval_every), "--out", str(run)]
     if algo == "dqn":
-        cmd += ["--learning-starts", "0"]  # chunks of eval_every cover the whole budget
+        args += ["--learning-starts", "0"]  # chunks of eval_every cover the whole budget
     for spec in task.hparams.get(algo, ()):
-        cmd += ["--hparam", spec]
-    stamp = run / "stop-regressing-stamp.json"
-    if (run / "summary.json").exists() and stamp.exists() and json.loads(stamp.read_text())["cmd"] == cmd[1:]:
-        log(f"{run.name}: finished before, kept")
-        return run
+        args += ["--hparam", spec]
     log(f"{run.name}: {num_seeds} seeds x {task.total_steps} env steps")
-    t = time.perf_counter()
-    subprocess.run([*cmd, "--overwrite"], cwd=ROOT, check=True)
-    stamp.write_text(json.dumps({"cmd": cmd[1:], "seconds": time.perf_counter() - t}))
-    return run
+    return run, kept_run(args, run, "stop-regressing-stamp.json", log, cwd=ROOT)
 
 
 def compare(task: Task, algo: str, runs: dict[str, Path], out: Path) -> dict:
@@ -115,9 +109,7 @@ def table(results: list[tuple[Task, str, dict, dict[str, float], int]]) -> str:
         poi = comparison["probability_of_improvement"].get("hl_gauss > mse")
         poi_cell = f"{poi['value']:.2f} [{poi['ci95'][0]:.2f}, {poi['ci95'][1]:.2f}]" if poi else "-"
         secs = "/".join(f"{seconds[loss]:.0f}" for loss in LOSSES)
-        lines.append(
-            f"| {task.env} | {algo} | {steps:,} | " + " | ".join(cells) + f" | {poi_cell} | {secs} |"
-        )
+        lines.append(f"| {task.env} | {algo} | {steps:,} | " + " | ".join(cells) + f" | {poi_cell} | {secs} |")
     return "\n".join(lines) + "\n\n"
 
 
@@ -136,11 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.total_steps is not None:
             task = dataclasses.replace(task, total_steps=args.total_steps, eval_every=max(1, args.total_steps // 2))
         for algo in args.algos:
-            runs = {loss: train(task, algo, loss, out, args.num_seeds) for loss in LOSSES}
-            seconds = {
-                loss: json.loads((run / "stop-regressing-stamp.json").read_text())["seconds"]
-                for loss, run in runs.items()
-            }
+            trained = {loss: train(task, algo, loss, out, args.num_seeds) for loss in LOSSES}
+            runs = {loss: run for loss, (run, _) in trained.items()}
+            seconds = {loss: secs for loss, (_, secs) in trained.items()}
             steps = json.loads((runs[LOSSES[0]] / "summary.json").read_text())["total_env_steps"]
             results.append((task, algo, compare(task, algo, runs, out), seconds, steps))
     body = table(results)
