@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from jaxrl_hybrid.agents.qstar import (
+    BatchedPuzzle,
     QStar,
     QStarConfig,
-    _Batched,
     astar_search,
     avi_loss,
     avi_target,
@@ -91,8 +91,8 @@ def test_qstar_and_astar_with_an_admissible_q_find_shortest_solutions(distances)
     at weight 1 return breadth-first-optimal solutions; Q* generates fewer nodes than A*."""
     q_fn = manhattan_q(PUZZLE)
     q_help, a_help = (
-        _Batched(PUZZLE, q_fn, 1),
-        _Batched(PUZZLE, lambda b: heuristic_from_q(PUZZLE, q_fn)(b)[..., None], 1),
+        BatchedPuzzle(PUZZLE, q_fn, 1),
+        BatchedPuzzle(PUZZLE, lambda b: heuristic_from_q(PUZZLE, q_fn)(b)[..., None], 1),
     )
     boards = _scrambles(14, 8, 2)
     q_generated = a_generated = 0
@@ -120,7 +120,7 @@ def test_a_trained_q_network_solves_shallow_scrambles_optimally(distances):
     for trained in (True, False):
         p = params if trained else qstar.init(jax.random.PRNGKey(1))
         q_fn = lambda b, p=p: qstar.q(p, b)
-        helpers = _Batched(PUZZLE, q_fn, 1)
+        helpers = BatchedPuzzle(PUZZLE, q_fn, 1)
         results = [
             qstar_search(PUZZLE, q_fn, jax.tree.map(lambda x, i=i: x[i], boards), max_generated=2000, helpers=helpers)
             for i in range(20)

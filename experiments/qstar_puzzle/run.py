@@ -34,7 +34,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxrl_hybrid.agents.qstar import QStar, QStarConfig, _Batched, astar_search, heuristic_from_q, qstar_search
+from jaxrl_hybrid.agents.qstar import BatchedPuzzle, QStar, QStarConfig, astar_search, heuristic_from_q, qstar_search
 from jaxrl_hybrid.envs.puzzle import Puzzle, optimal_distances
 from jaxrl_hybrid.report.stats import summarize
 
@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = {}
     for weight, batch in SETTINGS:
-        q_help = _Batched(puzzle, q_fn, batch)
-        a_help = _Batched(puzzle, lambda b: h_fn(b)[..., None], batch)
+        q_help = BatchedPuzzle(puzzle, q_fn, batch)
+        a_help = BatchedPuzzle(puzzle, lambda b: h_fn(b)[..., None], batch)
         for name, search, helpers in (("Q*", qstar_search, q_help), ("A*", astar_search, a_help)):
             fn = q_fn if name == "Q*" else h_fn
             search(

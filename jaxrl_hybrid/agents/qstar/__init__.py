@@ -151,8 +151,11 @@ class SearchResult:
         return len(self.actions)
 
 
-class _Batched:
-    """Jitted batch helpers with a fixed padded batch (one compile per search batch size)."""
+class BatchedPuzzle:
+    """A search's device calls, jitted at one padded batch size (one compile per size): `step`
+    of popped (board, action) pairs, `children` of popped boards, and `q` (network values,
+    on-board mask, goal flag) of new boards. Build one per (network, batch size) and pass it
+    to every search as `helpers` to compile once."""
 
     def __init__(self, puzzle: Puzzle, q_fn: Callable, batch: int):
         self.puzzle, self.batch = puzzle, batch
@@ -211,14 +214,14 @@ def qstar_search(
     weight: float = 1.0,
     batch_size: int = 1,
     max_generated: int = 200_000,
-    helpers: _Batched | None = None,
+    helpers: BatchedPuzzle | None = None,
 ) -> SearchResult:
     """Batch weighted Q* search from one board. OPEN holds (node, action) pairs at priority
     weight * g(child) + h(child), with g(child) = g(node) + 1 and h(child) = Q(node, a) - 1;
     each iteration pops `batch_size` pairs, generates their children, stops at a goal child, and
     prices the new children's actions in one batched call of `q_fn` (boards -> (N, A))."""
     began = time.perf_counter()
-    h = helpers or _Batched(puzzle, q_fn, batch_size)
+    h = helpers or BatchedPuzzle(puzzle, q_fn, batch_size)
     tiles0, blank0 = np.asarray(start.tiles)[None], np.asarray(start.blank)[None]
     q0, valid0, goal0 = h.q(tiles0, blank0)
     if goal0[0]:
@@ -267,18 +270,21 @@ def qstar_search(
 
 def astar_search(
     puzzle: Puzzle,
-    h_fn: Callable[[Board], jax.Array],
+    h_fn: Callable[[Board], jax.Array] | None,
     start: Board,
     weight: float = 1.0,
     batch_size: int = 1,
     max_generated: int = 200_000,
-    helpers: _Batched | None = None,
+    helpers: BatchedPuzzle | None = None,
 ) -> SearchResult:
     """Batch weighted A* from one board with a state heuristic `h_fn` (boards -> (N,)): pops
     `batch_size` nodes at priority weight * g + h, stops when it pops a goal, generates every
-    on-board child of the others and evaluates h on the new children in one batched call."""
+    on-board child of the others and evaluates h on the new children in one batched call.
+    `h_fn` may be None when `helpers` (built on the heuristic, `h_fn(b)[..., None]`) are given."""
     began = time.perf_counter()
-    h = helpers or _Batched(puzzle, lambda b: h_fn(b)[..., None], batch_size)
+    if helpers is None and h_fn is None:
+        raise ValueError("astar_search needs a heuristic h_fn or helpers built on one")
+    h = helpers or BatchedPuzzle(puzzle, lambda b: h_fn(b)[..., None], batch_size)
     tiles0, blank0 = np.asarray(start.tiles)[None], np.asarray(start.blank)[None]
     h0 = h.q(tiles0, blank0)[0][0, 0]
     nodes_tiles, nodes_blank, g = [tiles0[0]], [blank0[0]], [0]
