@@ -41,44 +41,15 @@ class Data:
     generate: tuple[str, ...] = ()  # extra `dataset generate` flags
 
 
+HOPPER_GENERATOR = tuple(
+    "--train-steps 30000 --hidden-dims 64 64 --num-snapshot-episodes 5 --num-reference-episodes 20".split()
+)
 DATASETS = (
     Data("pendulum-medium", "gymnax:Pendulum-v1", "medium", 100_000),
     Data("pendulum-medium-replay", "gymnax:Pendulum-v1", "medium-replay", 100_000),
     # brax Hopper at a CPU's budget: a 64x64 behaviour SAC trained 30,000 steps
-    Data(
-        "hopper-medium",
-        "brax:hopper",
-        "medium",
-        50_000,
-        (
-            "--train-steps",
-            "30000",
-            "--hidden-dims",
-            "64",
-            "64",
-            "--num-snapshot-episodes",
-            "5",
-            "--num-reference-episodes",
-            "20",
-        ),
-    ),
-    Data(
-        "hopper-medium-replay",
-        "brax:hopper",
-        "medium-replay",
-        50_000,
-        (
-            "--train-steps",
-            "30000",
-            "--hidden-dims",
-            "64",
-            "64",
-            "--num-snapshot-episodes",
-            "5",
-            "--num-reference-episodes",
-            "20",
-        ),
-    ),
+    Data("hopper-medium", "brax:hopper", "medium", 50_000, HOPPER_GENERATOR),
+    Data("hopper-medium-replay", "brax:hopper", "medium-replay", 50_000, HOPPER_GENERATOR),
 )
 
 

@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jaxrl_hybrid.networks.critics import ensemble
+
 LOG_2PI = float(jnp.log(2.0 * jnp.pi))
 
 
@@ -80,15 +82,8 @@ class GaussianEnsemble(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        ensemble = nn.vmap(
-            GaussianMLP,
-            variable_axes={"params": 0},
-            split_rngs={"params": True},
-            in_axes=0,
-            out_axes=0,
-            axis_size=self.num_members,
-        )
-        return ensemble(self.hidden_dims, self.out_dim)(x)
+        members = ensemble(GaussianMLP, self.num_members, in_axes=0)
+        return members(self.hidden_dims, self.out_dim)(x)
 
 
 @struct.dataclass

@@ -29,6 +29,20 @@ class QNetwork(nn.Module):
         return MLP(self.hidden_dims, self.out_dim, self.layer_norm, activation_fn(self.activation))(x)
 
 
+def ensemble(module: type[nn.Module], num_members: int, in_axes: int | None = None) -> type[nn.Module]:
+    """`module` as `num_members` independent copies in one batched module (nn.vmap): parameters
+    and outputs gain a leading member axis; inputs are shared (`in_axes` None) or split along
+    `in_axes` (one slice per member)."""
+    return nn.vmap(
+        module,
+        variable_axes={"params": 0},
+        split_rngs={"params": True},
+        in_axes=in_axes,
+        out_axes=0,
+        axis_size=num_members,
+    )
+
+
 class QEnsemble(nn.Module):
     """`num_members` independent Q networks evaluated as one batched module (nn.vmap).
 
@@ -44,15 +58,8 @@ class QEnsemble(nn.Module):
 
     @nn.compact
     def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
-        ensemble = nn.vmap(
-            QNetwork,
-            variable_axes={"params": 0},
-            split_rngs={"params": True},
-            in_axes=None,
-            out_axes=0,
-            axis_size=self.num_members,
-        )
-        return ensemble(self.hidden_dims, self.out_dim, self.layer_norm, self.activation)(obs, action)
+        members = ensemble(QNetwork, self.num_members)
+        return members(self.hidden_dims, self.out_dim, self.layer_norm, self.activation)(obs, action)
 
 
 class ValueNetwork(nn.Module):

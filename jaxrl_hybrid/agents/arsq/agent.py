@@ -30,6 +30,7 @@ from jaxrl_hybrid.agents.arsq import coding
 from jaxrl_hybrid.agents.arsq import losses as arsq_losses
 from jaxrl_hybrid.agents.common import ModelState, apply_gradients, init_model, make_optimizer, require_continuous
 from jaxrl_hybrid.losses.critic import CriticLoss
+from jaxrl_hybrid.networks.critics import ensemble
 from jaxrl_hybrid.networks.mlp import MLP, scaled_init
 from jaxrl_hybrid.optim import as_float32, soft_update
 from jaxrl_hybrid.types import Batch, EnvSpec
@@ -127,15 +128,8 @@ class ARSQEnsemble(nn.Module):
 
     @nn.compact
     def __call__(self, obs, context=None, steps=None):
-        ensemble = nn.vmap(
-            ARSQNetwork,
-            variable_axes={"params": 0},
-            split_rngs={"params": True},
-            in_axes=None,
-            out_axes=0,
-            axis_size=self.num_members,
-        )
-        return ensemble(self.hidden_dims, self.action_dim, self.levels, self.bins, self.layer_norm)(obs, context, steps)
+        members = ensemble(ARSQNetwork, self.num_members)
+        return members(self.hidden_dims, self.action_dim, self.levels, self.bins, self.layer_norm)(obs, context, steps)
 
 
 @struct.dataclass

@@ -199,12 +199,39 @@ class BatchedPuzzle:
         return np.asarray(kids.tiles)[:n], np.asarray(kids.blank)[:n], np.asarray(valid)[:n]
 
 
-def _path(parents: list[tuple[int, int]], node: int) -> list[int]:
-    actions = []
-    while parents[node][0] >= 0:
-        node, action = parents[node]
-        actions.append(action)
-    return actions[::-1]
+class SearchTree:
+    """The boards a search reached: tiles, blank, path cost g and (parent, action) per node. A
+    board enters again only by a cheaper path (a new node; the old one goes stale)."""
+
+    def __init__(self, tiles: np.ndarray, blank: np.ndarray):
+        self.tiles, self.blank, self.g, self.parents = [tiles], [blank], [0], [(-1, -1)]
+        self.best = {tiles.tobytes(): 0}
+
+    def add(self, tiles: np.ndarray, blank: np.ndarray, parent: int, action: int) -> int | None:
+        """The new node of `parent`'s child by `action`, or None when the board was reached as cheaply before."""
+        g, key = self.g[parent] + 1, tiles.tobytes()
+        if self.best.get(key, np.inf) <= g:
+            return None
+        self.best[key] = g
+        self.tiles.append(tiles)
+        self.blank.append(blank)
+        self.g.append(g)
+        self.parents.append((parent, action))
+        return len(self.g) - 1
+
+    def stale(self, node: int) -> bool:
+        return self.g[node] > self.best[self.tiles[node].tobytes()]
+
+    def boards(self, nodes) -> tuple[np.ndarray, np.ndarray]:
+        return np.stack([self.tiles[i] for i in nodes]), np.stack([self.blank[i] for i in nodes])
+
+    def path(self, node: int) -> list[int]:
+        """The actions from the root to `node`."""
+        actions = []
+        while self.parents[node][0] >= 0:
+            node, action = self.parents[node]
+            actions.append(action)
+        return actions[::-1]
 
 
 def qstar_search(
@@ -222,49 +249,34 @@ def qstar_search(
     prices the new children's actions in one batched call of `q_fn` (boards -> (N, A))."""
     began = time.perf_counter()
     h = helpers or BatchedPuzzle(puzzle, q_fn, batch_size)
-    tiles0, blank0 = np.asarray(start.tiles)[None], np.asarray(start.blank)[None]
-    q0, valid0, goal0 = h.q(tiles0, blank0)
-    if goal0[0]:
-        return SearchResult(True, [], 1, 0, time.perf_counter() - began)
-    nodes_tiles, nodes_blank, g = [tiles0[0]], [blank0[0]], [0]
-    parents = [(-1, -1)]
-    best_g = {tiles0[0].tobytes(): 0}
+    tree = SearchTree(np.asarray(start.tiles), np.asarray(start.blank))
     tie = itertools.count()
     open_: list = []
-    for a in np.flatnonzero(valid0[0]):
-        heapq.heappush(open_, (weight * 1.0 + (q0[0, a] - 1.0), next(tie), 0, int(a)))
+
+    def push(nodes) -> list[int]:
+        """Price the nodes' actions; push their on-board pairs; return the goal nodes among them."""
+        q, valid, goal = h.q(*tree.boards(nodes))
+        for row, node in enumerate(nodes):
+            for a in np.flatnonzero(valid[row]):
+                heapq.heappush(open_, (weight * (tree.g[node] + 1) + (q[row, a] - 1.0), next(tie), node, int(a)))
+        return [nodes[i] for i in np.flatnonzero(goal)]
+
     generated, iterations = 1, 0
+    if push([0]):
+        return SearchResult(True, [], generated, iterations, time.perf_counter() - began)
     while open_ and generated < max_generated:
         iterations += 1
         popped = [heapq.heappop(open_) for _ in range(min(batch_size, len(open_)))]
-        parent = np.array([p[2] for p in popped])
+        parents = [p[2] for p in popped]
         actions = np.array([p[3] for p in popped], np.int32)
-        kid_tiles, kid_blank = h.step(
-            np.stack([nodes_tiles[i] for i in parent]), np.stack([nodes_blank[i] for i in parent]), actions
-        )
+        kid_tiles, kid_blank = h.step(*tree.boards(parents), actions)
         generated += len(popped)
-        fresh = []
-        for i, (t, b) in enumerate(zip(kid_tiles, kid_blank, strict=True)):
-            key, kid_g = t.tobytes(), g[parent[i]] + 1
-            if best_g.get(key, np.inf) <= kid_g:
-                continue
-            best_g[key] = kid_g
-            nodes_tiles.append(t)
-            nodes_blank.append(b)
-            g.append(kid_g)
-            parents.append((int(parent[i]), int(actions[i])))
-            fresh.append(len(g) - 1)
-        if not fresh:
-            continue
-        q, valid, goal = h.q(np.stack([nodes_tiles[i] for i in fresh]), np.stack([nodes_blank[i] for i in fresh]))
-        goals = [fresh[i] for i in np.flatnonzero(goal)]
+        kids = zip(kid_tiles, kid_blank, parents, actions, strict=True)
+        fresh = [node for node in (tree.add(t, b, p, int(a)) for t, b, p, a in kids) if node is not None]
+        goals = push(fresh) if fresh else []
         if goals:
-            node = min(goals, key=lambda n: g[n])
-            return SearchResult(True, _path(parents, node), generated, iterations, time.perf_counter() - began)
-        for row, node in enumerate(fresh):
-            for a in np.flatnonzero(valid[row]):
-                f = weight * (g[node] + 1) + (q[row, a] - 1.0)
-                heapq.heappush(open_, (f, next(tie), node, int(a)))
+            node = min(goals, key=lambda n: tree.g[n])
+            return SearchResult(True, tree.path(node), generated, iterations, time.perf_counter() - began)
     return SearchResult(False, [], generated, iterations, time.perf_counter() - began)
 
 
@@ -285,13 +297,9 @@ def astar_search(
     if helpers is None and h_fn is None:
         raise ValueError("astar_search needs a heuristic h_fn or helpers built on one")
     h = helpers or BatchedPuzzle(puzzle, lambda b: h_fn(b)[..., None], batch_size)
-    tiles0, blank0 = np.asarray(start.tiles)[None], np.asarray(start.blank)[None]
-    h0 = h.q(tiles0, blank0)[0][0, 0]
-    nodes_tiles, nodes_blank, g = [tiles0[0]], [blank0[0]], [0]
-    parents = [(-1, -1)]
-    best_g = {tiles0[0].tobytes(): 0}
+    tree = SearchTree(np.asarray(start.tiles), np.asarray(start.blank))
     tie = itertools.count()
-    open_ = [(h0, next(tie), 0)]
+    open_ = [(float(h.q(*tree.boards([0]))[0][0, 0]), next(tie), 0)]
     generated, iterations = 1, 0
     goal_tiles = np.asarray(puzzle.goal.tiles)
     while open_ and generated < max_generated:
@@ -299,35 +307,26 @@ def astar_search(
         popped = []
         while open_ and len(popped) < batch_size:
             _, _, node = heapq.heappop(open_)
-            if g[node] > best_g[nodes_tiles[node].tobytes()]:
+            if tree.stale(node):
                 continue  # a cheaper path to this board was found after it was pushed
-            if np.array_equal(nodes_tiles[node], goal_tiles):
-                return SearchResult(True, _path(parents, node), generated, iterations, time.perf_counter() - began)
+            if np.array_equal(tree.tiles[node], goal_tiles):
+                return SearchResult(True, tree.path(node), generated, iterations, time.perf_counter() - began)
             popped.append(node)
         if not popped:
             break
-        kid_tiles, kid_blank, valid = h.children(
-            np.stack([nodes_tiles[i] for i in popped]), np.stack([nodes_blank[i] for i in popped])
-        )
+        kid_tiles, kid_blank, valid = h.children(*tree.boards(popped))
         fresh = []
         for row, node in enumerate(popped):
             for a in np.flatnonzero(valid[row]):
                 generated += 1
-                t, b = kid_tiles[row, a], kid_blank[row, a]
-                key, kid_g = t.tobytes(), g[node] + 1
-                if best_g.get(key, np.inf) <= kid_g:
-                    continue
-                best_g[key] = kid_g
-                nodes_tiles.append(t)
-                nodes_blank.append(b)
-                g.append(kid_g)
-                parents.append((node, int(a)))
-                fresh.append(len(g) - 1)
+                kid = tree.add(kid_tiles[row, a], kid_blank[row, a], node, int(a))
+                if kid is not None:
+                    fresh.append(kid)
         if not fresh:
             continue
-        hs = h.q(np.stack([nodes_tiles[i] for i in fresh]), np.stack([nodes_blank[i] for i in fresh]))[0][:, 0]
+        hs = h.q(*tree.boards(fresh))[0][:, 0]
         for node, hv in zip(fresh, hs, strict=True):
-            heapq.heappush(open_, (weight * g[node] + hv, next(tie), node))
+            heapq.heappush(open_, (weight * tree.g[node] + hv, next(tie), node))
     return SearchResult(False, [], generated, iterations, time.perf_counter() - began)
 
 
