@@ -70,7 +70,10 @@ class ARSQConfig:
 @struct.dataclass
 class ARSQHParams:
     """Traced ARSQ hyperparameters: Adam's `lr`, the soft-Q `temperature` (value units), the
-    conservative weight `cql_alpha` (CQL's 5, in value units as CQL's own)."""
+    conservative weight `cql_alpha` (CQL's 5, in value units as CQL's own). The paper's
+    temperature is for its online setting; 0.1 and 5 were the first values tried here, not tuned
+    (on generated Pendulum medium data, 2 seeds, 3,000 updates at 64x64: 91.2 normalised against
+    the data's 29.7)."""
 
     lr: jnp.ndarray = 3e-4
     gamma: jnp.ndarray = 0.99
