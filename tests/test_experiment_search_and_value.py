@@ -52,6 +52,6 @@ def test_arsq_offline_table_shows_every_algo_beside_the_data():
         updates, num_seeds, episodes, hidden_dims, algos = 1000, 2, 5, [64, 64], ["arsq", "iql", "cql"]
 
     cells = {"arsq": (91.2, [90.0, 92.0], 12.0), "iql": (40.0, [30.0, 50.0], 10.0), "cql": (60.0, [55.0, 65.0], 50.0)}
-    body = ao.table([(ao.DATASETS[0], 29.7, cells)], Args)
-    row = next(line for line in body.splitlines() if line.startswith("| pendulum-medium (100,000) |"))
+    body = ao.table([(ao.DATASETS[0], 29.7, 100_000, cells)], Args)
+    row = next(line for line in body.splitlines() if line.startswith("| pendulum-medium (100,000 transitions) |"))
     assert "| 29.7 |" in row and "91.2 [90.0, 92.0] (12 s)" in row and row.count("[") == 3

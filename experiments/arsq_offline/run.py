@@ -84,12 +84,15 @@ def train(algo: str, path: Path, out: Path, args) -> tuple[Path, float]:
     return run, kept_run(cmd, run, "arsq-offline-stamp.json", log, cwd=ROOT)
 
 
-def data_score(path: Path) -> float:
+def data_score(path: Path) -> tuple[float, int]:
+    """The dataset's own mean normalised episode return, and its transitions (medium-replay
+    holds at most the requested size: the tail of the behaviour run's replay)."""
     from jaxrl_hybrid.data import episode_returns, load, normalized_score
 
     ds = load(str(path))
     refs = ds.metadata["reference_returns"]
-    return float(normalized_score(np.asarray(episode_returns(ds)).mean(), refs["random"], refs["expert"]))
+    score = float(normalized_score(np.asarray(episode_returns(ds)).mean(), refs["random"], refs["expert"]))
+    return score, int(ds.size)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             run, seconds = train(algo, path, out, args)
             summary = json.loads((run / "summary.json").read_text())["normalized"]
             cells[algo] = (summary["iqm"], summary["ci95"], seconds)
-        rows.append((data, data_score(path), cells))
+        rows.append((data, *data_score(path), cells))
     body = table(rows, args)
     (out / "results.md").write_text("# ARSQ vs IQL and CQL offline\n" + body)
     print(body)
@@ -138,9 +141,9 @@ def table(rows, args) -> str:
         "| dataset | data | " + " | ".join(algos) + " |",
         "|---" * (len(algos) + 2) + "|",
     ]
-    for data, score, cells in rows:
+    for data, score, size, cells in rows:
         row = [f"{cells[a][0]:.1f} [{cells[a][1][0]:.1f}, {cells[a][1][1]:.1f}] ({cells[a][2]:.0f} s)" for a in algos]
-        lines.append(f"| {data.name} ({data.size:,}) | {score:.1f} | " + " | ".join(row) + " |")
+        lines.append(f"| {data.name} ({size:,} transitions) | {score:.1f} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n\n"
 
 
