@@ -78,7 +78,8 @@ def data_score(path: Path) -> float:
 
 
 def run_ours(algo: str, path: Path, out: Path, args) -> dict:
-    """One `jaxrl-hybrid train` program of `args.seeds` seeds; kept if it finished with these settings."""
+    """One `jaxrl-hybrid train` program of `args.seeds` seeds; kept if it finished with these
+    settings, continued from its last evaluation's checkpoint if it was killed."""
     stamp = {"algo": algo, "data": path.name, "updates": args.updates, "seeds": args.seeds, "episodes": args.episodes}
     summary, stamp_file = out / "summary.json", out / "parity-stamp.json"
     kept = json.loads(stamp_file.read_text()) if stamp_file.exists() else {}
@@ -89,6 +90,9 @@ def run_ours(algo: str, path: Path, out: Path, args) -> dict:
         cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "train", "--algo", algo, "--dataset", str(path)]
         cmd += ["--updates", str(args.updates), "--num-seeds", str(args.seeds), "--eval-every", str(args.eval_every)]
         cmd += ["--num-eval-episodes", str(args.episodes), "--out", str(out), "--overwrite"]
+        # a checkpoint at every evaluation: a killed run (CQL's take hours here) continues from
+        # its last one with identical numbers; its seconds are then those of the last process
+        cmd += ["--checkpoint-every", "1", "--resume"]
         t = time.perf_counter()
         subprocess.run(cmd, cwd=ROOT, check=True)
         stamp["process_seconds"] = time.perf_counter() - t
