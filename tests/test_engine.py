@@ -224,3 +224,17 @@ def test_layout_pads_to_whole_blocks_and_divergence_names_the_first_bad_step():
         "train_episode_return": np.full((3, 2), np.nan),  # NaN when no episode ended: not divergence
     }
     assert first_divergence(history, [100, 200, 300]).tolist() == [300, 200]
+
+
+def test_resume_check_reads_an_option_added_later_and_left_unset_as_the_same_run():
+    """A run started before a CLI option existed resumes when the option is left unset (None);
+    giving it a value, or changing any other setting, is still a difference."""
+    from jaxrl_hybrid.engine.store import config_differences
+
+    saved = {"cli": {"algo": "cql", "updates": 20000}}
+    assert config_differences(saved, {"cli": {"algo": "cql", "updates": 20000, "action_bins": None}}) == []
+    assert config_differences(saved, {"cli": {"algo": "cql", "updates": 20000, "action_bins": 7}}) == [
+        "cli.action_bins: absent -> 7"
+    ]
+    assert config_differences({"a": None}, {"a": 1}) == ["a: None -> 1"]
+    assert config_differences({"a": 0}, {}) == ["a: 0 -> absent"]

@@ -96,11 +96,13 @@ class ResumeStore:
 
 def config_differences(saved: Any, current: Any, ignore: frozenset[str] = frozenset(), path: str = "") -> list[str]:
     """Where two JSON-like configs differ, as "a.b.c: saved -> current" (keys in `ignore`
-    are skipped at any depth)."""
+    are skipped at any depth). A key one side lacks and the other holds as None is no
+    difference: an option added to the CLI after the run started, left unset (None: the
+    default), runs the run as it was."""
     if isinstance(saved, dict) and isinstance(current, dict):
         out = []
         for key in sorted(set(saved) | set(current), key=str):
-            if key in ignore:
+            if key in ignore or saved.get(key, None) is None and current.get(key, None) is None:
                 continue
             sub = f"{path}.{key}" if path else str(key)
             if key not in saved:
