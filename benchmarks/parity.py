@@ -22,7 +22,9 @@ Writes `parity.json` and `parity.md` (IQM and 95% stratified-bootstrap CIs, seco
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -54,16 +56,22 @@ def cell_name(env: str, kind: str) -> str:
     return kind if env == ENV else f"{env_label(env)}-{kind}"
 
 
-def dataset_file(data_dir: Path, env: str, kind: str, size: int, train_steps: int | None = None) -> Path:
-    """The generated dataset of `kind` in `env` (made once; the generator's own stamp keeps it honest)."""
-    path = data_dir / f"{env_label(env)}-{kind}-{size}.hdf5"
+def dataset_file(
+    data_dir: Path, env: str, kind: str, size: int, train_steps: int | None = None, generate_args: str = ""
+) -> Path:
+    """The generated dataset of `kind` in `env` (made once; the generator's own stamp keeps it
+    honest). `generate_args` are more `dataset generate` flags; a file made with any carries
+    their hash in its name, so a cached file never stands in for different settings."""
+    extra = shlex.split(generate_args)
+    tag = "-" + hashlib.sha256(" ".join(extra).encode()).hexdigest()[:8] if extra else ""
+    path = data_dir / f"{env_label(env)}-{kind}-{size}{tag}.hdf5"
     if not path.exists():
         log(f"generating {path.name}")
         cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "dataset", "generate", "--env", env, "--kind", kind]
         cmd += ["--size", str(size), "--out", str(path)]
         if train_steps is not None:
             cmd += ["--train-steps", str(train_steps)]
-        subprocess.run(cmd, cwd=ROOT, check=True)
+        subprocess.run([*cmd, *extra], cwd=ROOT, check=True)
     return path
 
 
@@ -190,6 +198,12 @@ def main(argv=None):
     parser.add_argument("--env", default=ENV, help="the datasets' env (Pendulum: d3rlpy scored in gymnasium too)")
     parser.add_argument("--train-steps", type=int, default=None, help="behaviour SAC steps of the generator")
     parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument(
+        "--generate-args",
+        default="",
+        help="more `dataset generate` flags, e.g. the CPU-sized brax Hopper of experiments/arsq_offline: "
+        '"--hidden-dims 64 64 --num-snapshot-episodes 5 --num-reference-episodes 20" (with --train-steps 30000)',
+    )
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--eval-every", type=int, default=5_000)
     parser.add_argument(
@@ -228,7 +242,7 @@ def main(argv=None):
         python = peers.peer_python("d3rlpy")
     rows = []
     for kind in args.datasets:
-        path = dataset_file(data_dir, args.env, kind, args.size, args.train_steps)
+        path = dataset_file(data_dir, args.env, kind, args.size, args.train_steps, args.generate_args)
         name, score = cell_name(args.env, kind), data_score(path)
         for algo in args.algos:
             row = {"dataset": name, "algo": algo, "data_score": score}
