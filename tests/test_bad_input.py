@@ -139,6 +139,10 @@ CASES = {
         ["train", "--algo", "iql", "--dataset", "{tmp}/pend.hdf5", "--action-bins", "7"],
         "--action-bins is an ARSQ setting; --algo iql",
     ),
+    "arsq_one_bin": (
+        ["train", "--algo", "arsq", "--dataset", "{tmp}/pend.hdf5", "--action-bins", "1"],
+        "--action-bins 1: expected an integer >= 2",
+    ),
     "arsq_classification_critic": (
         ["train", "--algo", "arsq", "--dataset", "{tmp}/pend.hdf5", "--critic-loss", "hl_gauss"],
         "its critic loss must be mse or huber, got 'hl_gauss'",

@@ -127,9 +127,9 @@ def check_counts(args: Train) -> None:
         "n_step",
         "n",
         "action_levels",
-        "action_bins",
     ):
         positive(getattr(args, flag), "--" + flag.replace("_", "-"))
+    positive(args.action_bins, "--action-bins", minimum=2)
     positive(args.learning_starts, "--learning-starts", minimum=0)
     positive(args.buffer_size, "--buffer-size")
 
