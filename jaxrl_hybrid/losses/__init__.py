@@ -1,6 +1,6 @@
 """Pure, unreduced loss functions (import only jax, chex and jaxrl_hybrid.types)."""
 
-from jaxrl_hybrid.losses import categorical, policy, regression, td
+from jaxrl_hybrid.losses import categorical, iq, policy, regression, td
 from jaxrl_hybrid.losses.categorical import (
     bin_centres,
     c51_project,
@@ -25,6 +25,7 @@ __all__ = [
     "gae_advantages",
     "hl_gauss_probs",
     "huber",
+    "iq",
     "logits_to_value",
     "policy",
     "regression",
