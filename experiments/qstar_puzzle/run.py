@@ -92,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = jax.random.split(jax.random.PRNGKey(args.seed + 1), args.boards)
     boards = jax.jit(jax.vmap(lambda k: puzzle.scramble(k, args.scramble, args.scramble)))(keys)
     optimal = [distances[np.asarray(t, np.int8).reshape(-1).tobytes()] for t in np.asarray(boards.tiles)]
-    h_error = []
-    q_values = np.asarray(jax.jit(h_fn)(boards))
-    h_error = (q_values - np.asarray(optimal)).tolist()
+    h_error = (np.asarray(jax.jit(h_fn)(boards)) - np.asarray(optimal)).tolist()
 
     rows = {}
     for weight, batch in SETTINGS:

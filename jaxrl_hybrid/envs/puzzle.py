@@ -56,9 +56,12 @@ class Puzzle:
         flat = jax.tree.map(lambda x: x.reshape((-1, *x.shape[board.tiles.ndim - 2 :])), board)
         kids = jax.vmap(lambda b: step_all(b, actions))(flat)
         kids = jax.tree.map(lambda x: x.reshape((*board.tiles.shape[:-2], *x.shape[1:])), kids)
-        new = board.blank[..., None, :] + MOVES
-        valid = jnp.all((new >= 0) & (new < self.size), axis=-1)
-        return kids, valid
+        return kids, self.valid_moves(board.blank)
+
+    def valid_moves(self, blank: jax.Array) -> jax.Array:
+        """Which actions keep the blank on the board: blank (..., 2) -> (..., A)."""
+        new = blank[..., None, :] + MOVES
+        return jnp.all((new >= 0) & (new < self.size), axis=-1)
 
     def is_goal(self, board: Board) -> jax.Array:
         return jnp.all(board.tiles == self.goal.tiles, axis=(-2, -1))
@@ -69,8 +72,7 @@ class Puzzle:
         def body(i, carry):
             board, key = carry
             key, sub = jax.random.split(key)
-            new = board.blank + MOVES
-            valid = jnp.all((new >= 0) & (new < self.size), axis=-1)
+            valid = self.valid_moves(board.blank)
             action = jax.random.choice(sub, self.num_actions, p=valid / valid.sum())
             moved = self.step(board, action)
             return jax.tree.map(lambda a, b: jnp.where(i < moves, a, b), moved, board), key

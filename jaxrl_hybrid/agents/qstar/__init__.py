@@ -108,7 +108,7 @@ class QStar:
                 jax.random.split(key_walk, config.batch_size), moves
             )
             kids, valid = puzzle.children(boards)  # (batch, A, ...)
-            _, kid_valid = puzzle.children(kids)
+            kid_valid = puzzle.valid_moves(kids.blank)
             target_q = avi_target(self.q(target, kids), kid_valid, puzzle.is_goal(kids))
 
             def objective(p):
@@ -122,16 +122,19 @@ class QStar:
             return (params, target, opt, step), loss
 
         per_chunk = max(config.updates // chunks, 1)
-        run = jax.jit(lambda c, k: jax.lax.scan(update, c, jax.random.split(k, per_chunk)))
+        sizes = [per_chunk] * (config.updates // per_chunk)
+        if config.updates % per_chunk:
+            sizes.append(config.updates % per_chunk)  # exactly `updates` in all (one more compile)
+        run = jax.jit(lambda c, k, n: jax.lax.scan(update, c, jax.random.split(k, n)), static_argnums=2)
         losses = []
         done = 0
-        while done < config.updates:
+        for size in sizes:
             key_train, key_chunk = jax.random.split(key_train)
-            carry, chunk_losses = run(carry, key_chunk)
-            done += per_chunk
+            carry, chunk_losses = run(carry, key_chunk, size)
+            done += size
             losses.append(float(chunk_losses.mean()))
             if log is not None:
-                log(f"[qstar] {min(done, config.updates)}/{config.updates} updates  loss {losses[-1]:.4f}")
+                log(f"[qstar] {done}/{config.updates} updates  loss {losses[-1]:.4f}")
         return carry[0], losses
 
 
@@ -161,8 +164,7 @@ class BatchedPuzzle:
         self.puzzle, self.batch = puzzle, batch
         self._step = jax.jit(jax.vmap(puzzle.step))
         self._expand = jax.jit(puzzle.children)
-        self._q = jax.jit(q_fn)
-        self._goal = jax.jit(puzzle.is_goal)
+        self._evaluate = jax.jit(lambda b: (q_fn(b), puzzle.valid_moves(b.blank), puzzle.is_goal(b)))
 
     def _pad(self, tiles: np.ndarray, blank: np.ndarray, rows: int):
         pad = rows - len(tiles)
@@ -185,11 +187,10 @@ class BatchedPuzzle:
         qs, valids, goals = [], [], []
         for start in range(0, n, rows):
             t, b = tiles[start : start + rows], blank[start : start + rows]
-            board = self._pad(t, b, rows)
-            qs.append(np.asarray(self._q(board))[: len(t)])
-            _, valid = self._expand(board)
+            q, valid, goal = self._evaluate(self._pad(t, b, rows))  # one device call
+            qs.append(np.asarray(q)[: len(t)])
             valids.append(np.asarray(valid)[: len(t)])
-            goals.append(np.asarray(self._goal(board))[: len(t)])
+            goals.append(np.asarray(goal)[: len(t)])
         return np.concatenate(qs), np.concatenate(valids), np.concatenate(goals)
 
     def children(self, tiles, blank):
@@ -334,9 +335,8 @@ def heuristic_from_q(puzzle: Puzzle, q_fn: Callable[[Board], jax.Array]) -> Call
     """The Q-network as a state heuristic: h(s) = 0 at the goal, else min over on-board actions of Q(s, a)."""
 
     def h(board: Board) -> jax.Array:
-        q = q_fn(board)
-        _, valid = puzzle.children(board)
-        return jnp.where(puzzle.is_goal(board), 0.0, jnp.min(jnp.where(valid, q, jnp.inf), axis=-1))
+        valid = puzzle.valid_moves(board.blank)
+        return jnp.where(puzzle.is_goal(board), 0.0, jnp.min(jnp.where(valid, q_fn(board), jnp.inf), axis=-1))
 
     return h
 
