@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxrl_hybrid.experiment.studies import kept_run, publish
+
 ROOT = Path(__file__).resolve().parents[2]
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- arsq_offline:begin -->", "<!-- arsq_offline:end -->"
@@ -73,8 +75,6 @@ def dataset(data: Data, data_dir: Path) -> Path:
 
 def train(algo: str, path: Path, out: Path, args) -> tuple[Path, float]:
     """One program of all seeds; a finished run folder with the same command is kept."""
-    from jaxrl_hybrid.experiment.studies import kept_run
-
     run = out / "runs" / f"{path.stem}-{algo}"
     cmd = ["train", "--algo", algo, "--dataset", str(path), "--num-seeds", str(args.num_seeds)]
     cmd += ["--updates", str(args.updates), "--eval-every", str(args.updates // 4)]
@@ -121,12 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             cells[algo] = (summary["iqm"], summary["ci95"], seconds)
         rows.append((data, *data_score(path), cells))
     body = table(rows, args)
-    (out / "results.md").write_text("# ARSQ vs IQL and CQL offline\n" + body)
-    print(body)
-    if args.write_readme:
-        from jaxrl_hybrid.report.render import write_between_markers
-
-        write_between_markers(README, BEGIN, END, body)
+    readme = README if args.write_readme else None
+    publish(body, out / "results.md", "ARSQ vs IQL and CQL offline", readme, BEGIN, END)
     return 0
 
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from jaxrl_hybrid.agents.qstar import BatchedPuzzle, QStar, QStarConfig, astar_search, heuristic_from_q, qstar_search
 from jaxrl_hybrid.envs.puzzle import Puzzle, optimal_distances
+from jaxrl_hybrid.experiment.studies import publish
 from jaxrl_hybrid.report.stats import summarize
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -139,12 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     body = table(rows, h_error, optimal, config, train_seconds, args)
-    (out / "results.md").write_text("# Q* search vs A* on the 8-puzzle\n" + body)
-    print(body)
-    if args.write_readme:
-        from jaxrl_hybrid.report.render import write_between_markers
-
-        write_between_markers(README, BEGIN, END, body)
+    publish(
+        body, out / "results.md", "Q* search vs A* on the 8-puzzle", README if args.write_readme else None, BEGIN, END
+    )
     return 0
 
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
+
+from jaxrl_hybrid.experiment.studies import compare_runs, kept_run, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 README = Path(__file__).resolve().parent / "README.md"
@@ -39,8 +40,6 @@ def slug(env: str) -> str:
 
 
 def train(env: str, algo: str, out: Path, args) -> tuple[Path, float]:
-    from jaxrl_hybrid.experiment.studies import kept_run
-
     run = out / "runs" / f"{slug(env)}-{algo}"
     cmd = ["train", "--algo", algo, "--env", env, "--env-override", f"sticky_actions={args.sticky}"]
     cmd += ["--num-seeds", str(args.num_seeds), "--total-steps", str(args.total_steps)]
@@ -49,14 +48,6 @@ def train(env: str, algo: str, out: Path, args) -> tuple[Path, float]:
         cmd += ["--learning-starts", "0"]  # chunks of eval_every cover the whole budget
     log(f"{run.name}: {args.num_seeds} seeds x {args.total_steps} env steps, sticky {args.sticky}")
     return run, kept_run(cmd, run, "sqirl-sticky-stamp.json", log, cwd=ROOT)
-
-
-def compare(env: str, runs: dict[str, Path], out: Path) -> dict:
-    report = out / "reports" / slug(env)
-    cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "report", *[f"{a}={run}" for a, run in runs.items()]]
-    cmd += ["--out", str(report), "--overwrite", "--title", f"SQIRL, PPO and DQN on {env} with sticky actions"]
-    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return json.loads((report / "comparison.json").read_text())
 
 
 def winner(agg: dict) -> str:
@@ -80,18 +71,22 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for env in args.envs:
         trained = {algo: train(env, algo, out, args) for algo in ALGOS}
-        comparison = compare(env, {a: run for a, (run, _) in trained.items()}, out)
+        runs = {a: run for a, (run, _) in trained.items()}
+        title = f"SQIRL, PPO and DQN on {env} with sticky actions"
+        comparison = compare_runs(runs, out / "reports" / slug(env), title, cwd=ROOT)
         steps = {
             a: json.loads((run / "summary.json").read_text())["total_env_steps"] for a, (run, _) in trained.items()
         }
         rows.append((env, comparison, {a: s for a, (_, s) in trained.items()}, steps))
     body = table(rows, args)
-    (out / "results.md").write_text("# SQIRL vs PPO and DQN with sticky actions\n" + body)
-    print(body)
-    if args.write_readme:
-        from jaxrl_hybrid.report.render import write_between_markers
-
-        write_between_markers(README, BEGIN, END, body)
+    publish(
+        body,
+        out / "results.md",
+        "SQIRL vs PPO and DQN with sticky actions",
+        README if args.write_readme else None,
+        BEGIN,
+        END,
+    )
     return 0
 
 
@@ -113,7 +108,7 @@ def table(rows, args) -> str:
             for a in ALGOS
         ]
         poi = comparison["probability_of_improvement"]
-        p = [poi.get(f"sqirl > {b}") or {"value": 1 - poi[f"{b} > sqirl"]["value"]} for b in ("ppo", "dqn")]
+        p = [poi[f"sqirl > {b}"] for b in ("ppo", "dqn")]  # the report has every ordered pair
         lines.append(
             f"| {env} | " + " | ".join(cells) + f" | {p[0]['value']:.2f} | {p[1]['value']:.2f} | {winner(agg)} |"
         )

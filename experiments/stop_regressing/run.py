@@ -25,9 +25,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import subprocess
 import sys
 from pathlib import Path
+
+from jaxrl_hybrid.experiment.studies import compare_runs, kept_run, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 README = Path(__file__).resolve().parent / "README.md"
@@ -66,8 +67,6 @@ def slug(env: str) -> str:
 
 def train(task: Task, algo: str, loss: str, out: Path, num_seeds: int) -> tuple[Path, float]:
     """One program of `num_seeds` seeds; a finished run folder with the same command is kept."""
-    from jaxrl_hybrid.experiment.studies import kept_run
-
     run = out / "runs" / f"{slug(task.env)}-{algo}-{loss}"
     args = ["train", "--algo", algo, "--env", task.env]
     args += ["--critic-loss", loss, "--num-seeds", str(num_seeds), "--total-steps", str(task.total_steps)]
@@ -78,15 +77,6 @@ def train(task: Task, algo: str, loss: str, out: Path, num_seeds: int) -> tuple[
         args += ["--hparam", spec]
     log(f"{run.name}: {num_seeds} seeds x {task.total_steps} env steps")
     return run, kept_run(args, run, "stop-regressing-stamp.json", log, cwd=ROOT)
-
-
-def compare(task: Task, algo: str, runs: dict[str, Path], out: Path) -> dict:
-    """`jaxrl-hybrid report` over the losses of one (env, algo): its comparison.json."""
-    report = out / "reports" / f"{slug(task.env)}-{algo}"
-    cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "report", *[f"{loss}={run}" for loss, run in runs.items()]]
-    cmd += ["--out", str(report), "--overwrite", "--title", f"{algo.upper()} on {task.env}: critic losses"]
-    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return json.loads((report / "comparison.json").read_text())
 
 
 def table(results: list[tuple[Task, str, dict, dict[str, float], int]]) -> str:
@@ -132,14 +122,18 @@ def main(argv: list[str] | None = None) -> int:
             runs = {loss: run for loss, (run, _) in trained.items()}
             seconds = {loss: secs for loss, (_, secs) in trained.items()}
             steps = json.loads((runs[LOSSES[0]] / "summary.json").read_text())["total_env_steps"]
-            results.append((task, algo, compare(task, algo, runs, out), seconds, steps))
+            title = f"{algo.upper()} on {task.env}: critic losses"
+            comparison = compare_runs(runs, out / "reports" / f"{slug(task.env)}-{algo}", title, cwd=ROOT)
+            results.append((task, algo, comparison, seconds, steps))
     body = table(results)
-    (out / "results.md").write_text(f"# Stop Regressing, preset {args.preset}\n" + body)
-    print(body)
-    if args.write_readme:
-        from jaxrl_hybrid.report.render import write_between_markers
-
-        write_between_markers(README, BEGIN, END, body)
+    publish(
+        body,
+        out / "results.md",
+        f"Stop Regressing, preset {args.preset}",
+        README if args.write_readme else None,
+        BEGIN,
+        END,
+    )
     return 0
 
 

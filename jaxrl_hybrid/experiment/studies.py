@@ -30,3 +30,23 @@ def kept_run(
     seconds = time.perf_counter() - began
     stamp_path.write_text(json.dumps({"cmd": cmd[1:], "seconds": seconds}))
     return seconds
+
+
+def compare_runs(runs: dict[str, Path], report: Path, title: str, cwd: Path | None = None) -> dict:
+    """`jaxrl-hybrid report LABEL=RUN ...` into `report` (replaced); returns its comparison.json
+    (aggregates with CIs per label, P(a > b) for every ordered pair)."""
+    cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "report", *[f"{k}={run}" for k, run in runs.items()]]
+    cmd += ["--out", str(report), "--overwrite", "--title", title]
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    return json.loads((report / "comparison.json").read_text())
+
+
+def publish(body: str, results: Path, heading: str, readme: Path | None, begin: str, end: str) -> None:
+    """A study's table: `results` (markdown under `heading`), stdout, and, when `readme` is given,
+    between its `begin` / `end` markers (the rest of the README kept)."""
+    from jaxrl_hybrid.report.render import write_between_markers
+
+    results.write_text(f"# {heading}\n" + body)
+    print(body)
+    if readme is not None:
+        write_between_markers(readme, begin, end, body)
