@@ -52,3 +52,16 @@ def test_sticky_actions_refuse_a_non_probability():
     env, _ = make_env("gymnax:Acrobot-v1", sticky_actions=0.1)
     with pytest.raises(ValueError, match="expected a probability"):
         env.params_with(sticky_actions=-0.1)
+
+
+def test_sticky_env_rebuilds_a_state_from_an_observation():
+    """The sim-to-real tools step envs from observed states: a sticky env's first step from an
+    observation is the plain env's (nothing to repeat yet)."""
+    env, params = make_env("gymnax:CartPole-v1", sticky_actions=0.25)
+    plain, plain_params = make_env("gymnax:CartPole-v1")
+    obs = jnp.array([0.01, -0.02, 0.03, 0.04])
+    key = jax.random.PRNGKey(0)
+    res = env.step_from_obs(key, obs, jnp.int32(1), params)
+    ref = plain.step_from_obs(key, obs, jnp.int32(1), plain_params)
+    np.testing.assert_allclose(res.obs, ref.obs, rtol=1e-6)
+    assert int(res.info["executed_action"]) == 1

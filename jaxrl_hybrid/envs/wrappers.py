@@ -123,11 +123,19 @@ class StickyActions(Wrapper):
         check_sticky_prob(prob)
         self.default_params = StickyParams(env.default_params, jnp.float32(prob))
 
-    def reset(self, key: jax.Array, params: StickyParams) -> tuple[jax.Array, StickyState]:
-        obs, inner = self.env.reset(key, params.inner)
+    def _fresh(self, inner: Any) -> StickyState:
+        """The wrapper's state around `inner` before any action of the episode."""
         shape = () if self.spec.discrete else (self.spec.action_dim,)
         dtype = jnp.int32 if self.spec.discrete else jnp.float32
-        return obs, StickyState(inner, jnp.zeros(shape, dtype), jnp.zeros((), jnp.bool_))
+        return StickyState(inner, jnp.zeros(shape, dtype), jnp.zeros((), jnp.bool_))
+
+    def reset(self, key: jax.Array, params: StickyParams) -> tuple[jax.Array, StickyState]:
+        obs, inner = self.env.reset(key, params.inner)
+        return obs, self._fresh(inner)
+
+    def state_from_obs(self, obs: jax.Array, params: StickyParams) -> StickyState:
+        """The inner env's state observed as `obs`, with no previous action to repeat."""
+        return self._fresh(self.env.state_from_obs(obs, params.inner))
 
     def step(self, key: jax.Array, state: StickyState, action: jax.Array, params: StickyParams) -> StepResult:
         key_stick, key_step = jax.random.split(key)
