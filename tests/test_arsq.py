@@ -56,6 +56,7 @@ def test_encode_decode_match_interval_arithmetic_and_stay_in_bounds():
 def test_teacher_forced_contexts_are_the_partial_actions_decoding_sees():
     """Decoding a fixed code (scores that force it) passes the same contexts teacher forcing builds."""
     codes = jnp.asarray(_all_codes(2, 2, 3)[[5, 40, 77]])  # (3, L=2, D=2)
+
     def forcing(context, step):
         return jax.nn.one_hot(coding.step_choices(codes)[:, step], 3) * 10.0
 

@@ -18,6 +18,7 @@ _CLASSES = {
     "DQN": "dqn", "DQNConfig": "dqn", "DQNHParams": "dqn",
     "PQN": "pqn", "PQNConfig": "pqn", "PQNHParams": "pqn",
     "CQL": "cql", "CalQL": "cql", "CalQLConfig": "cql", "CQLConfig": "cql", "CQLHParams": "cql",
+    "IQLearn": "iqlearn", "IQLearnConfig": "iqlearn", "IQLearnHParams": "iqlearn",
     "IQL": "iql", "RIQL": "iql", "IQLConfig": "iql", "IQLHParams": "iql", "RIQLConfig": "iql",
     "LPG": "lpg", "LPGConfig": "lpg", "LPGHParams": "lpg",
     "PPO": "ppo", "PPOConfig": "ppo", "PPOHParams": "ppo",

@@ -96,6 +96,7 @@ REGISTRY: dict[str, AgentInfo] = {
         AgentInfo("td3bc", _A + "td3bc:TD3BC", "offline", "offline", model_rollouts=True),
         AgentInfo("rebrac", _A + "td3bc:ReBRAC", "offline", "offline", batch_size=1024),
         AgentInfo("arsq", _A + "arsq:ARSQ", "offline", "offline"),
+        AgentInfo("iqlearn", _A + "iqlearn:IQLearn", "offline", "offline"),
     ]
 }
 

@@ -1,5 +1,5 @@
 """`jaxrl-hybrid train`: online (sac, td3, ppo, dqn, pqn) in an env, or offline (bc, cql, calql, iql, riql,
-td3bc, rebrac, arsq) on a dataset, for many seeds and a hyperparameter grid in one vmapped program.
+td3bc, rebrac, arsq, iqlearn) on a dataset, for many seeds and a hyperparameter grid in one vmapped program.
 
     jaxrl-hybrid train --algo sac --env gymnax:Pendulum-v1 --num-seeds 16 \
         --total-steps 20000 --critic-loss hl_gauss --seed 0 --out runs/sac_pendulum
@@ -32,8 +32,8 @@ class Train(RunOptions):
     """Train an agent on many seeds (and a hyperparameter grid) in one vmapped program.
 
     Online (sac, td3, ppo; dqn, pqn for discrete actions) in --env; offline (bc, cql, calql, iql,
-    riql, td3bc, rebrac, arsq) on --dataset for --updates gradient steps, evaluated in the env the
-    dataset's metadata names.
+    riql, td3bc, rebrac, arsq; iqlearn imitates the data's actions) on --dataset for --updates
+    gradient steps, evaluated in the env the dataset's metadata names.
     """
 
     algo: Literal[TRAINABLE] = "sac"  # agents.registry: every agent `train` offers
@@ -105,6 +105,8 @@ class Train(RunOptions):
     """offline: the evaluated policy, the agent's actor or Digi-Q's best of --n policy samples by Q"""
     n: int = 16
     """candidate actions of --extract best-of-n"""
+    demo_episodes: int | None = None
+    """offline: train on the dataset's first N episodes only (e.g. iqlearn on 5 expert demonstrations)"""
     reward_scale: str | None = None
     """offline: multiply the data's rewards by none | return_range (1000 / the episode-return range) | a
     number; default the algorithm's (IQL and RIQL: return_range, as the IQL paper; others none).
@@ -127,6 +129,7 @@ def check_counts(args: Train) -> None:
         "n_step",
         "n",
         "action_levels",
+        "demo_episodes",
     ):
         positive(getattr(args, flag), "--" + flag.replace("_", "-"))
     positive(args.action_bins, "--action-bins", minimum=2)
@@ -205,6 +208,13 @@ def build_config(args: Train, dataset=None):
             f"--critic-loss c51 is distributional: it needs an agent that bootstraps its own next-state "
             f"distribution ({', '.join(DISTRIBUTIONAL)}); --algo {args.algo} takes mse, huber, hl_gauss or two_hot"
         )
+    if args.critic_loss != "mse" and "critic_loss" not in {
+        f.name for f in dataclasses.fields(agent_class(args.algo).Config)
+    }:
+        raise ValueError(
+            f"--critic-loss {args.critic_loss}: --algo {args.algo} has no regression or classification critic "
+            "to train with it (IQ-Learn's soft Q minimises its own inverse objective; BC has no critic)"
+        )
     if args.algo in OFFLINE:
         if args.dataset is None:
             raise ValueError(f"--algo {args.algo} is an offline algorithm: pass --dataset FILE")
@@ -238,6 +248,7 @@ def build_config(args: Train, dataset=None):
             model_rollouts=rollouts,
             extract=args.extract,
             extract_n=args.n,
+            demo_episodes=args.demo_episodes,
         )
     if args.dataset is not None:
         raise ValueError(f"--algo {args.algo} trains online; --dataset is for the offline algorithms")
@@ -245,6 +256,8 @@ def build_config(args: Train, dataset=None):
         raise ValueError(f"--model-rollouts augments offline datasets; --algo {args.algo} trains online")
     if args.reward_scale is not None:
         raise ValueError(f"--reward-scale scales offline datasets; --algo {args.algo} trains online")
+    if args.demo_episodes is not None:
+        raise ValueError(f"--demo-episodes selects offline data; --algo {args.algo} trains online")
     env = args.env if args.env is not None else DEFAULT_ENV
     on_policy = args.algo in ON_POLICY
     if on_policy and (args.batch_size is not None or args.utd != 1):

@@ -250,6 +250,17 @@ def fingerprint(dataset: Dataset) -> str:
     return h.hexdigest()
 
 
+def first_episodes(dataset: Dataset, n: int, source: str = "the dataset") -> Dataset:
+    """The dataset's first `n` episodes (rows in file order), a handful of demonstrations for
+    imitation; metadata, gamma and returns-to-go are kept (episodes are whole)."""
+    if n < 1:
+        raise ValueError(f"{source}: asked for {n} episodes; expected at least 1")
+    if n > dataset.num_episodes:
+        raise ValueError(f"{source}: asked for its first {n} episodes, but it holds {dataset.num_episodes}")
+    rows = int(np.searchsorted(np.asarray(dataset.episode_ids), n))
+    return jax.tree.map(lambda x: x[:rows], dataset)
+
+
 def episode_returns(dataset: Dataset) -> np.ndarray:
     """Undiscounted return of every episode, in order (host numpy)."""
     return np.bincount(np.asarray(dataset.episode_ids), weights=np.asarray(dataset.rewards, np.float64))

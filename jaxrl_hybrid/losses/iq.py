@@ -53,3 +53,19 @@ def initial_value_term(v0: jax.Array, gamma: jax.Array | float) -> jax.Array:
 def chi2_term(reward: jax.Array, alpha: jax.Array | float) -> jax.Array:
     """The chi-squared regulariser reward^2 / (4 alpha) (alpha 0.5 by the paper's default)."""
     return reward**2 / (4.0 * alpha)
+
+
+def offline_objective(
+    q: jax.Array,
+    v: jax.Array,
+    next_v: jax.Array,
+    terminated: jax.Array,
+    gamma: jax.Array | float,
+    alpha: jax.Array | float,
+) -> jax.Array:
+    """IQ-Learn's per-example loss on expert rows with the chi-squared regulariser on the same
+    rows (the paper's offline "value_expert" form): -r + (V(s) - gamma V(s')) + r^2 / (4 alpha),
+    r = Q(s, a) - gamma (1 - terminated) V(s'). Broadcasts: `q` may carry a leading axis of
+    ensemble members, each trained on its own implied reward as IQ-Learn's double-Q critic is."""
+    reward = implied_reward(q, next_v, terminated, gamma)
+    return -reward + value_term(v, next_v, terminated, gamma) + chi2_term(reward, alpha)

@@ -52,6 +52,7 @@ class TrainConfig:
     model_rollouts: Any = None  # models.rollouts.ModelRollouts: MBPO/MOPO augmentation of offline batches
     extract: str = "policy"
     extract_n: int = 16
+    demo_episodes: int | None = None
 
     def __post_init__(self):
         info = agent_info(self.algo)
@@ -86,6 +87,11 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.extract_n must be >= 1, got {self.extract_n}")
         if self.learning_starts < 0:
             raise ValueError(f"TrainConfig.learning_starts must be >= 0, got {self.learning_starts}")
+        if self.demo_episodes is not None:
+            if self.demo_episodes < 1:
+                raise ValueError(f"TrainConfig.demo_episodes must be >= 1, got {self.demo_episodes}")
+            if info.loop != "offline":
+                raise ValueError(f"TrainConfig.demo_episodes selects offline data; {self.algo} trains online")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (the agent config included, with its class name)."""

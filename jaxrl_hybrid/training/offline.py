@@ -17,6 +17,7 @@ from jaxrl_hybrid.agents.registry import MODEL_ROLLOUTS
 from jaxrl_hybrid.data import (
     Dataset,
     ObsNormalizer,
+    first_episodes,
     normalize_observations,
     obs_normalizer,
     reward_scale_factor,
@@ -86,8 +87,11 @@ def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, con
     The dataset's rewards are first multiplied by `config.reward_scale`'s factor (returns-to-go
     recomputed) and its observations normalised if `config.normalize_observations`. With
     `config.extract == "best-of-n"` the evaluated policy is the agent's Best-of-N re-ranking
-    (`agents.common.extract.BestOfN`); training is unchanged.
+    (`agents.common.extract.BestOfN`); training is unchanged. With `config.demo_episodes` only
+    the dataset's first episodes are used.
     """
+    if config.demo_episodes is not None:
+        dataset = first_episodes(dataset, config.demo_episodes, config.dataset or "the dataset")
     reward_scale = reward_scale_factor(dataset, config.reward_scale)
     if reward_scale != 1.0:
         dataset = scale_rewards(dataset, reward_scale)
