@@ -1,8 +1,12 @@
-"""`jaxrl-hybrid dataset generate | info | corrupt`: make, inspect and corrupt offline datasets.
+"""`jaxrl-hybrid dataset generate | info | corrupt | label | fit-reward | relabel`: make, inspect,
+corrupt and relabel offline datasets.
 
 jaxrl-hybrid dataset generate --env gymnax:Pendulum-v1 --kind medium --size 100000 --out pendulum-medium.hdf5
 jaxrl-hybrid dataset info pendulum-medium.hdf5 --json
 jaxrl-hybrid dataset corrupt pendulum-medium.hdf5 --target rewards --kind random --out corrupted.hdf5
+jaxrl-hybrid dataset label pendulum-medium.hdf5 --num-pairs 1000 --noise 0.2 --out labels.json
+jaxrl-hybrid dataset fit-reward pendulum-medium.hdf5 --labels labels.json --out reward.msgpack
+jaxrl-hybrid dataset relabel pendulum-medium.hdf5 --reward-model reward.msgpack --out learned.hdf5
 """
 
 from __future__ import annotations
@@ -83,10 +87,63 @@ class Corrupt:
     """adversarial: step of each projected gradient step, as a fraction of --scale"""
 
 
+@dataclasses.dataclass
+class Label:
+    """Label random pairs of segments of a dataset by their true return, flipping a share at random:
+    the scripted stand-in for a human or VLM labeller. Writes a labels file (JSON or CSV) that
+    `fit-reward` reads; a labels file made by any other labeller, same layout, works the same."""
+
+    file: tyro.conf.Positional[str]
+    out: str
+    """labels file, .json or .csv"""
+    num_pairs: int = 1000
+    segment_length: int = 25
+    """rows per segment, inside one episode"""
+    noise: float = 0.0
+    """probability that each decided label is flipped (0.2: one label in five wrong)"""
+    seed: int = 0
+    overwrite: bool = False
+
+
+@dataclasses.dataclass
+class FitReward:
+    """Fit a Bradley-Terry reward model (an ensemble of MLPs r(s, a)) to a labels file of segment
+    pairs of a dataset; report its preference accuracy on held-out pairs."""
+
+    file: tyro.conf.Positional[str]
+    labels: str
+    """labels file (`dataset label`, or any JSON/CSV of the same layout)"""
+    out: str
+    """reward model file"""
+    holdout: float = 0.2
+    """share of the pairs kept out of training to measure accuracy"""
+    epochs: int = 50
+    hidden_dims: tuple[int, ...] = (256, 256)
+    num_members: int = 3
+    seed: int = 0
+    overwrite: bool = False
+
+
+@dataclasses.dataclass
+class Relabel:
+    """Write a dataset with every reward replaced by a learned reward model's r(s, a); any offline
+    agent then trains on it (scores stay in the env's own rewards)."""
+
+    file: tyro.conf.Positional[str]
+    reward_model: str
+    """reward model file (`dataset fit-reward`)"""
+    out: str
+    format: Format = "hdf5"
+    overwrite: bool = False
+
+
 DatasetCommand = (
     Annotated[Generate, tyro.conf.subcommand("generate")]
     | Annotated[Info, tyro.conf.subcommand("info")]
     | Annotated[Corrupt, tyro.conf.subcommand("corrupt")]
+    | Annotated[Label, tyro.conf.subcommand("label")]
+    | Annotated[FitReward, tyro.conf.subcommand("fit-reward")]
+    | Annotated[Relabel, tyro.conf.subcommand("relabel")]
 )
 
 
@@ -158,6 +215,7 @@ def describe(dataset, source: str) -> dict:
         "action_shape": list(dataset.actions.shape[1:]),
         "reference_returns": meta.get("reference_returns"),
         "corruption": meta.get("corruption"),
+        "reward_model": meta.get("reward_model"),
     }
     out["env_mismatch"] = []
     if meta.get("env"):
@@ -171,7 +229,7 @@ def describe(dataset, source: str) -> dict:
         else:
             out["env_mismatch"] = env_mismatches(dataset, env.spec)
     refs = meta.get("reference_returns") or {}
-    if "random" in refs and "expert" in refs:
+    if "random" in refs and "expert" in refs and not out["reward_model"]:  # learned rewards are not the env's
         out["normalized_score"] = float(normalized_score(returns.mean(), refs["random"], refs["expert"]))
     return out
 
@@ -183,10 +241,13 @@ def _format(info: dict) -> str:
     lines.append(
         f"  episode return mean {info['return_mean']:.2f}, min {info['return_min']:.2f}, max {info['return_max']:.2f}"
     )
-    score = info["normalized_score"]
-    lines.append(
-        "  normalised score " + (f"{score:.1f}" if score is not None else "unavailable (no reference returns stored)")
-    )
+    score, learned = info["normalized_score"], info.get("reward_model")
+    why = "the rewards are learned, not the env's" if learned else "no reference returns stored"
+    lines.append("  normalised score " + (f"{score:.1f}" if score is not None else f"unavailable ({why})"))
+    if learned:
+        accuracy = learned.get("heldout_accuracy")
+        lines.append(f"  rewards from the reward model {learned.get('file')}"
+                     + (f" (held-out preference accuracy {accuracy:.3f})" if accuracy is not None else ""))  # fmt: skip
     shift = f", shift {info['shift']} ({info['side']} side)" if info["shift"] else ""
     lines.append(f"  env {info['env'] or 'unknown'}{shift}, kind {info['kind'] or 'unknown'}, gamma {info['gamma']}")
     lines.append(f"  observations {info['obs_shape']}, actions {info['action_shape']}")
@@ -258,6 +319,121 @@ def _pretrained_attacker(dataset, args: Corrupt):
     return q_and_policy(run.agent, run.final_state)
 
 
+def label(args: Label) -> dict:
+    import jax
+
+    from jaxrl_hybrid.data import load
+    from jaxrl_hybrid.data.preferences import ScriptedLabeller, label_pairs, sample_pairs, save_labels
+
+    _check_out(args.out, args.overwrite)
+    positive(args.num_pairs, "--num-pairs")
+    positive(args.segment_length, "--segment-length")
+    if not 0.0 <= args.noise <= 1.0:
+        raise ValueError(f"--noise {args.noise}: expected a probability in [0, 1]")
+    dataset = load(args.file)
+    pairs = sample_pairs(dataset, jax.random.PRNGKey(args.seed), args.num_pairs, args.segment_length)
+    pairs = label_pairs(dataset, pairs, ScriptedLabeller(args.noise, seed=args.seed))
+    path = save_labels(pairs, args.out, dataset, overwrite=args.overwrite)
+    summary = {"labels": str(path), "pairs": len(pairs), "segment_length": args.segment_length,
+               "noise": args.noise, "ties": int(np.sum(pairs.labels == 0.5))}  # fmt: skip
+    print(json.dumps(summary))
+    return summary
+
+
+def preference_batch(dataset, pairs) -> dict:
+    """The segment arrays of labelled `pairs` as `models.reward`'s batch."""
+    import jax.numpy as jnp
+
+    from jaxrl_hybrid.data.preferences import segments
+
+    seg_a = segments(dataset, pairs.a, pairs.segment_length)
+    seg_b = segments(dataset, pairs.b, pairs.segment_length)
+    return {"obs_a": jnp.asarray(seg_a["observations"]), "act_a": jnp.asarray(seg_a["actions"]),
+            "obs_b": jnp.asarray(seg_b["observations"]), "act_b": jnp.asarray(seg_b["actions"]),
+            "labels": jnp.asarray(pairs.labels, jnp.float32)}  # fmt: skip
+
+
+def fit_reward(args: FitReward) -> dict:
+    import jax
+
+    from jaxrl_hybrid.data import fingerprint, load
+    from jaxrl_hybrid.data.preferences import load_labels
+    from jaxrl_hybrid.models.reward import RewardModelConfig, fit_reward_model, preference_accuracy, save_reward_model
+
+    _check_out(args.out, args.overwrite)
+    if not 0.0 < args.holdout < 1.0:
+        raise ValueError(f"--holdout {args.holdout}: expected a share in (0, 1)")
+    config = RewardModelConfig(hidden_dims=args.hidden_dims, num_members=args.num_members, epochs=args.epochs)
+    dataset = load(args.file)
+    pairs = load_labels(args.labels, dataset)
+    order = np.random.default_rng(args.seed).permutation(len(pairs))
+    n_hold = int(round(len(pairs) * args.holdout))
+    if n_hold < 1 or n_hold >= len(pairs):
+        raise ValueError(
+            f"{args.labels}: {len(pairs)} pairs leave no training or held-out pairs at --holdout {args.holdout}"
+        )
+    train, held = pairs.take(order[n_hold:]), pairs.take(order[:n_hold])
+    meta = dataset.metadata
+    discrete = np.issubdtype(np.asarray(dataset.actions).dtype, np.integer)
+    num_actions = None
+    if discrete:  # one-hot over the env's actions (the data may never take the last one)
+        from jaxrl_hybrid.envs import make_env
+
+        env = meta.get("env")
+        num_actions = make_env(env)[0].spec.action_dim if env else int(np.asarray(dataset.actions).max()) + 1
+    fit = jax.jit(fit_reward_model, static_argnums=(1, 3))
+    model, history = fit(jax.random.PRNGKey(args.seed), config, preference_batch(dataset, train), num_actions)
+    held_batch = preference_batch(dataset, held)
+    decided = np.asarray(held.labels) != 0.5
+    accuracy = preference_accuracy(model, held_batch) if decided.any() else None
+    summary = {
+        "reward_model": args.out,
+        "dataset": args.file,
+        "dataset_fingerprint": fingerprint(dataset),
+        "env": meta.get("env"),
+        "labels": args.labels,
+        "train_pairs": len(train),
+        "heldout_pairs": len(held),
+        "heldout_accuracy": accuracy,
+        "final_train_loss": float(np.asarray(history["train_loss"])[-1]),
+        "segment_length": pairs.segment_length,
+        "config": dataclasses.asdict(config),
+    }
+    save_reward_model(model, args.out, summary, overwrite=args.overwrite)
+    print(json.dumps(summary))
+    return summary
+
+
+def relabel(args: Relabel) -> dict:
+    from jaxrl_hybrid.data import load, save
+    from jaxrl_hybrid.data.preferences import relabel as relabel_dataset
+    from jaxrl_hybrid.models.reward import load_reward_model, predict_reward
+
+    _check_out(args.out, args.overwrite)
+    model, model_meta = load_reward_model(args.reward_model)
+    dataset = load(args.file)
+    obs_shape, actions = tuple(dataset.observations.shape[1:]), np.asarray(dataset.actions)
+    if tuple(model.obs_mean.shape) != obs_shape:
+        raise ValueError(
+            f"{args.reward_model}: the model reads observations of shape {tuple(model.obs_mean.shape)}, "
+            f"{args.file} has {obs_shape}"
+        )
+    discrete = np.issubdtype(actions.dtype, np.integer)
+    if (model.num_actions is not None) != discrete or (discrete and actions.max() >= model.num_actions):
+        raise ValueError(
+            f"{args.reward_model}: the model's actions ({model.num_actions or 'continuous'}) do not fit {args.file}'s"
+        )
+    provenance = {
+        "file": args.reward_model,
+        **{k: model_meta.get(k) for k in ("dataset", "labels", "heldout_accuracy")},
+    }
+    relabelled = relabel_dataset(dataset, lambda o, a: predict_reward(model, o, a), provenance)
+    path = save(relabelled, args.out, format=args.format, overwrite=args.overwrite)
+    summary = describe(relabelled, str(path))
+    print(_format(summary))
+    return summary
+
+
 def _check_out(out: str, overwrite: bool) -> None:
     """Fail before any training if the output exists (the save would refuse it anyway) or
     cannot be created."""
@@ -285,4 +461,10 @@ def run(args) -> dict:
         return info(args)
     if isinstance(args, Corrupt):
         return corrupt(args)
+    if isinstance(args, Label):
+        return label(args)
+    if isinstance(args, FitReward):
+        return fit_reward(args)
+    if isinstance(args, Relabel):
+        return relabel(args)
     raise TypeError(f"not a dataset command: {type(args).__name__}")

@@ -122,7 +122,10 @@ def _main(argv: list[str] | None = None) -> int:
     }
     commands = Annotated[
         dataset.DatasetCommand,
-        tyro.conf.subcommand("dataset", description="Generate, inspect and corrupt offline datasets."),
+        tyro.conf.subcommand(
+            "dataset",
+            description="Generate, inspect, corrupt and relabel offline datasets (learned rewards from preferences).",
+        ),
     ]
     for name, (cls, _) in reversed(table.items()):
         commands = Annotated[cls, tyro.conf.subcommand(name)] | commands

@@ -1,6 +1,6 @@
 """Pure, unreduced loss functions (import only jax, chex and jaxrl_hybrid.types)."""
 
-from jaxrl_hybrid.losses import categorical, iq, policy, regression, td
+from jaxrl_hybrid.losses import categorical, iq, policy, preference, regression, td
 from jaxrl_hybrid.losses.categorical import (
     bin_centres,
     c51_project,
@@ -28,6 +28,7 @@ __all__ = [
     "iq",
     "logits_to_value",
     "policy",
+    "preference",
     "regression",
     "squared_error",
     "td",
