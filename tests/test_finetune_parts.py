@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from helpers import toy_pendulum_dataset
 
-from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, SACConfig
+from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, IQLearnConfig, SACConfig
 from jaxrl_hybrid.agents.common import ModelState
 from jaxrl_hybrid.agents.sac import SACState
 from jaxrl_hybrid.data import discounted_returns_to_go, from_arrays, reward_scale_factor
@@ -143,7 +143,7 @@ def toy_dataset():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_traces_as_one_program(method, toy_dataset):
-    agents = {"cql": CQLConfig, "iql": IQLConfig, "sac": SACConfig, "moorl": SACConfig}
+    agents = {"cql": CQLConfig, "iql": IQLConfig, "sac": SACConfig, "moorl": SACConfig, "iqlearn": IQLearnConfig}
     agent = agents.get(method, CalQLConfig)(hidden_dims=(8,))
     if isinstance(agent, CQLConfig):
         agent = dataclasses.replace(agent, num_actions=2)

@@ -49,6 +49,20 @@ def test_offline_objective_matches_numpy_per_member():
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+def test_online_objective_matches_numpy():
+    rng = np.random.default_rng(2)
+    q, v, next_v = (rng.normal(size=8).astype(np.float32) for _ in range(3))
+    terminated = np.array([0, 0, 1, 0, 0, 1, 0, 0], np.float32)
+    expert = np.arange(8) < 3  # the first 3 rows are demonstrations
+    gamma, alpha = 0.99, 0.5
+    y = gamma * (1 - terminated) * next_v
+    r = q - y
+    want = -r[expert].mean() + (v - y).mean() + (r**2).mean() / (4 * alpha)
+    weight = jnp.where(jnp.asarray(expert), 8 / 3, 0.0)
+    got = iq.online_objective(*map(jnp.asarray, (q, v, next_v, terminated)), gamma, alpha, weight).mean()
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
 def test_iq_objective_prefers_the_experts_action_on_a_one_state_toy():
     """One state that loops to itself, an expert that always takes action 1: minimising the
     offline IQ-Learn objective (expert rows, "value_expert" form, chi2 on expert rows) by

@@ -19,6 +19,7 @@ from jaxrl_hybrid.data.preferences import (
     ScriptedLabeller,
     label_pairs,
     load_labels,
+    preference_batch,
     relabel,
     sample_pairs,
     save_labels,
@@ -34,12 +35,6 @@ from jaxrl_hybrid.models.reward import (
     preference_accuracy,
     save_reward_model,
 )
-
-
-def _batch(dataset, pairs):
-    from jaxrl_hybrid.cli.dataset import preference_batch
-
-    return preference_batch(dataset, pairs)
 
 
 def _episodes(lengths, seed=0):
@@ -142,8 +137,8 @@ def test_reward_model_beats_chance_on_held_out_pairs_and_degrades_gracefully_wit
     accuracy, models = {}, {}
     for noise in (0.0, 0.2, 0.4):
         train = label_pairs(medium, pairs.take(slice(0, 1000)), ScriptedLabeller(noise, seed=1))
-        models[noise], history = fit(jax.random.PRNGKey(1), config, _batch(medium, train), None)
-        accuracy[noise] = preference_accuracy(models[noise], _batch(medium, held))
+        models[noise], history = fit(jax.random.PRNGKey(1), config, preference_batch(medium, train), None)
+        accuracy[noise] = preference_accuracy(models[noise], preference_batch(medium, held))
         assert np.asarray(history["train_loss"])[-1] < np.asarray(history["train_loss"])[0]
     print("held-out accuracy by label noise:", {k: round(v, 3) for k, v in accuracy.items()})
     assert accuracy[0.0] > 0.85  # chance is 0.5

@@ -110,13 +110,15 @@ DISTRIBUTIONAL = ("dqn", "pqn")
 
 # Offline-to-online methods (training.finetune) and the offline agents each may pretrain:
 # wsrl and moorl start from Cal-QL or CQL, calql / cql / iql fine-tune themselves keeping the
-# data, sac starts from scratch.
+# data, iqlearn imitates online beside its demonstrations (from scratch by default), sac starts
+# from scratch.
 FINETUNE_PRETRAINERS: dict[str, tuple[str, ...]] = {
     "wsrl": ("calql", "cql"),
     "calql": ("calql",),
     "cql": ("cql",),
     "iql": ("iql",),
     "moorl": ("calql", "cql"),
+    "iqlearn": ("iqlearn",),
     "sac": (),
 }
 FINETUNE_METHODS = tuple(FINETUNE_PRETRAINERS)

@@ -340,24 +340,11 @@ def label(args: Label) -> dict:
     return summary
 
 
-def preference_batch(dataset, pairs) -> dict:
-    """The segment arrays of labelled `pairs` as `models.reward`'s batch."""
-    import jax.numpy as jnp
-
-    from jaxrl_hybrid.data.preferences import segments
-
-    seg_a = segments(dataset, pairs.a, pairs.segment_length)
-    seg_b = segments(dataset, pairs.b, pairs.segment_length)
-    return {"obs_a": jnp.asarray(seg_a["observations"]), "act_a": jnp.asarray(seg_a["actions"]),
-            "obs_b": jnp.asarray(seg_b["observations"]), "act_b": jnp.asarray(seg_b["actions"]),
-            "labels": jnp.asarray(pairs.labels, jnp.float32)}  # fmt: skip
-
-
 def fit_reward(args: FitReward) -> dict:
     import jax
 
     from jaxrl_hybrid.data import fingerprint, load
-    from jaxrl_hybrid.data.preferences import load_labels
+    from jaxrl_hybrid.data.preferences import load_labels, preference_batch
     from jaxrl_hybrid.models.reward import RewardModelConfig, fit_reward_model, preference_accuracy, save_reward_model
 
     _check_out(args.out, args.overwrite)

@@ -44,14 +44,15 @@ class Finetune(RunOptions):
 
     wsrl: Cal-QL/CQL pretraining, SAC online without the offline data after a frozen-policy
     warm-up. calql, cql, iql: the same algorithm online with 50/50 offline/online batches.
-    moorl: a Reptile meta-policy over the offline and online buffers. sac: SAC from scratch.
+    moorl: a Reptile meta-policy over the offline and online buffers. iqlearn: online IQ-Learn
+    imitating the dataset's demonstrations (no rewards read). sac: SAC from scratch.
     """
 
     algo: Method = "wsrl"
     dataset: str | None = None
     """offline dataset (HDF5 file, Minari folder or id); its metadata names the env"""
     pretrain_updates: int | None = None
-    """offline updates; default 10000 (0 for sac and moorl, which start from scratch)"""
+    """offline updates; default 10000 (0 for sac, moorl and iqlearn, which start from scratch)"""
     online_steps: int = 20_000
     """online env steps per seed, warm-up included"""
     num_seeds: int = 8
@@ -70,7 +71,8 @@ class Finetune(RunOptions):
     """offline updates between evaluations; default a fifth of --pretrain-updates"""
     num_eval_episodes: int = 10
     warmup_steps: int | None = None
-    """online steps before the first update; default wsrl 5000 (frozen policy), sac 1000 (random), else 0"""
+    """online steps before the first update; default wsrl 5000 (frozen policy), sac 1000 (random),
+    iqlearn 1000 (its own policy), else 0"""
     offline_fraction: float = 0.5
     """calql / cql / iql: share of offline rows in every online minibatch"""
     reward_scale: str | None = None
@@ -101,6 +103,8 @@ class Finetune(RunOptions):
     buffer_size: int = 100_000
     moorl_inner_steps: int = 2
     moorl_meta_lr: float = 0.5
+    demo_episodes: int | None = None
+    """use only the dataset's first N episodes (iqlearn: a handful of demonstrations)"""
     hparam: Annotated[tuple[str, ...], tyro.conf.UseAppendAction] = ()
     """traced hyperparameter NAME=VALUE (repeatable), e.g. actor_lr=1e-4"""
 
@@ -115,7 +119,8 @@ def wsrl_defaults() -> dict:
 def check_counts(args: Finetune) -> None:
     """Every count flag is a positive integer (0 is refused by name, never read as a default)."""
     for flag in ("online_steps", "num_seeds", "num_eval_episodes", "eval_every", "pretrain_eval_every", "utd",
-                 "batch_size", "online_batch_size", "num_critics", "num_bins", "buffer_size"):  # fmt: skip
+                 "batch_size", "online_batch_size", "num_critics", "num_bins", "buffer_size",
+                 "demo_episodes"):  # fmt: skip
         positive(getattr(args, flag), "--" + flag.replace("_", "-"))
     for flag in ("pretrain_updates", "warmup_steps"):
         positive(getattr(args, flag), "--" + flag.replace("_", "-"), minimum=0)
@@ -123,7 +128,7 @@ def check_counts(args: Finetune) -> None:
 
 def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
     """FinetuneConfig from CLI arguments, with each method's defaults filled in."""
-    from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, SACConfig
+    from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, IQLearnConfig, SACConfig
     from jaxrl_hybrid.training.finetune import FinetuneConfig
 
     check_counts(args)
@@ -134,11 +139,18 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         raise ValueError(f"--num-actions is a CQL / Cal-QL setting; --algo {method} samples no actions")
     pretrain_updates = args.pretrain_updates
     if pretrain_updates is None:
-        pretrain_updates = 0 if method in ("sac", "moorl") and args.pretrain_algo is None else 10_000
+        pretrain_updates = 0 if method in ("sac", "moorl", "iqlearn") and args.pretrain_algo is None else 10_000
+    if method == "iqlearn" and args.critic_loss != "mse":
+        raise ValueError(
+            f"--critic-loss {args.critic_loss}: --algo iqlearn's soft Q minimises its own inverse objective, "
+            "not a regression or classification loss"
+        )
     pretrained = {"wsrl": args.pretrain_algo or "calql", "moorl": args.pretrain_algo}.get(method, method)
     if pretrain_updates and pretrained in (None, "sac"):
         raise ValueError(f"--algo {method} starts from scratch: pass --pretrain-updates 0 (or --pretrain-algo)")
-    cfg_cls = {"calql": CalQLConfig, "cql": CQLConfig, "iql": IQLConfig}.get(pretrained, SACConfig)
+    cfg_cls = {"calql": CalQLConfig, "cql": CQLConfig, "iql": IQLConfig, "iqlearn": IQLearnConfig}.get(
+        pretrained, SACConfig
+    )
     defaults = wsrl_defaults() if method == "wsrl" else {}
 
     def pick(name, fallback):
@@ -176,6 +188,7 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         moorl_inner_steps=args.moorl_inner_steps,
         moorl_meta_lr=args.moorl_meta_lr,
         dataset=args.dataset,
+        demo_episodes=args.demo_episodes,
     )
 
 

@@ -86,6 +86,15 @@ def segments(dataset: Dataset, starts: np.ndarray, segment_length: int) -> dict[
     }
 
 
+def preference_batch(dataset: Dataset, pairs: PreferencePairs) -> dict[str, np.ndarray]:
+    """Labelled `pairs` as the arrays a reward model trains on (`models.reward`): `obs_a`,
+    `act_a`, `obs_b`, `act_b` (pairs, segment_length, ...) and `labels` (pairs,)."""
+    seg_a = segments(dataset, pairs.a, pairs.segment_length)
+    seg_b = segments(dataset, pairs.b, pairs.segment_length)
+    return {"obs_a": seg_a["observations"], "act_a": seg_a["actions"], "obs_b": seg_b["observations"],
+            "act_b": seg_b["actions"], "labels": np.asarray(pairs.labels, np.float32)}  # fmt: skip
+
+
 @dataclasses.dataclass(frozen=True)
 class ScriptedLabeller:
     """Prefers the segment with the higher true return (0.5 for a tie within `tie_tolerance`)

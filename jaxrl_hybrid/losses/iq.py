@@ -69,3 +69,23 @@ def offline_objective(
     ensemble members, each trained on its own implied reward as IQ-Learn's double-Q critic is."""
     reward = implied_reward(q, next_v, terminated, gamma)
     return -reward + value_term(v, next_v, terminated, gamma) + chi2_term(reward, alpha)
+
+
+def online_objective(
+    q: jax.Array,
+    v: jax.Array,
+    next_v: jax.Array,
+    terminated: jax.Array,
+    gamma: jax.Array | float,
+    alpha: jax.Array | float,
+    expert_weight: jax.Array,
+) -> jax.Array:
+    """IQ-Learn's online per-example loss on a batch of expert and policy rows (the paper's
+    "value" form with the chi-squared regulariser on every row): its batch mean is
+
+        -mean_expert[r] + mean_all[V(s) - gamma V(s')] + mean_all[r^2] / (4 alpha)
+
+    `expert_weight` is 1 / (share of expert rows) on expert rows and 0 on the policy's, so the
+    mean of the weighted expert term is the mean over expert rows."""
+    reward = implied_reward(q, next_v, terminated, gamma)
+    return -expert_weight * reward + value_term(v, next_v, terminated, gamma) + chi2_term(reward, alpha)

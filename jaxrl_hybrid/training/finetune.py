@@ -16,6 +16,9 @@ Methods (`FinetuneConfig.method`):
   online buffer at random, adapts a copy of the actor and critic with `moorl_inner_steps`
   SAC updates on it, and moves the meta-parameters towards the result by `moorl_meta_lr`
   (Reptile). No extra networks. Starts from scratch, or from pretrained Cal-QL/CQL weights.
+- `iqlearn` (Garg et al., 2021): online IQ-Learn, by default from scratch (pretraining is
+  offline IQ-Learn): every minibatch holds `offline_fraction` demonstration rows and the
+  agent's own transitions, and no reward is read, the env's or the data's.
 - `sac`: SAC from scratch on the same env, with `warmup_steps` uniform random steps.
 
 The pretraining phase is `training.offline`'s program; the online phase is
@@ -34,7 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrl_hybrid.agents.registry import FINETUNE_METHODS, FINETUNE_PRETRAINERS
-from jaxrl_hybrid.data import Dataset, obs_normalizer, reward_scale_factor, scale_rewards
+from jaxrl_hybrid.data import Dataset, first_episodes, obs_normalizer, reward_scale_factor, scale_rewards
 from jaxrl_hybrid.data import sample as sample_dataset
 from jaxrl_hybrid.data.stats import check_reward_scale
 from jaxrl_hybrid.training import replay
@@ -71,11 +74,11 @@ WSRL_ONLINE = {"online_batch_size": 256, "online_utd": 4}
 
 
 def _default_agent_config(method: str):
-    from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, SACConfig
+    from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, IQLConfig, IQLearnConfig, SACConfig
 
     if method == "wsrl":
         return CalQLConfig(**WSRL_CRITICS)
-    return {"calql": CalQLConfig, "cql": CQLConfig, "iql": IQLConfig}.get(method, SACConfig)()
+    return {"calql": CalQLConfig, "cql": CQLConfig, "iql": IQLConfig, "iqlearn": IQLearnConfig}.get(method, SACConfig)()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +90,8 @@ class FinetuneConfig:
     default. `pretrain_updates` offline updates are evaluated every `pretrain_eval_every`
     (default: a fifth of them). Online, `online_steps` env steps per seed include the
     `warmup_steps` without updates (default: WSRL 5000 frozen-policy steps, SAC 1000 random
-    steps, else 0), with an evaluation every `eval_every` steps after the warm-up. Pretraining
+    steps, IQ-Learn 1000 steps of its own policy, else 0), with an evaluation every `eval_every`
+    steps after the warm-up. Pretraining
     updates get `utd` minibatches of `batch_size` rows (default: the pretrained algorithm's, 256);
     online ones `online_utd` of `online_batch_size` (default: WSRL's 4 x 256, else the
     pretraining ones). WSRL's default agent is Cal-QL with WSRL's critic ensemble (`WSRL_CRITICS`).
@@ -96,6 +100,7 @@ class FinetuneConfig:
     `normalize_observations` (default: the pretrained algorithm's) trains on observations
     normalised by the offline data's statistics, offline and online alike: the agent
     normalises inside `act` and `update` (`NormalizedAgent`), both buffers stay raw.
+    `demo_episodes`: only the dataset's first N episodes are used, offline and online.
     """
 
     method: str = "wsrl"
@@ -119,6 +124,7 @@ class FinetuneConfig:
     moorl_meta_lr: float = 0.5
     moorl_offline_prob: float = 0.5
     dataset: str | None = None
+    demo_episodes: int | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -143,6 +149,8 @@ class FinetuneConfig:
                 check_reward_scale(self.reward_scale)
             except ValueError as e:
                 raise ValueError(f"FinetuneConfig.{e}") from None
+        if self.demo_episodes is not None and self.demo_episodes < 1:
+            raise ValueError(f"FinetuneConfig.demo_episodes must be >= 1, got {self.demo_episodes}")
         if self.method == "sac" and self.pretrain_updates:
             raise ValueError("FinetuneConfig: method 'sac' trains from scratch; set pretrain_updates=0")
 
@@ -193,7 +201,7 @@ class FinetuneConfig:
     def resolved_warmup_steps(self) -> int:
         if self.warmup_steps is not None:
             return self.warmup_steps
-        return {"wsrl": 5_000, "sac": 1_000}.get(self.method, 0)
+        return {"wsrl": 5_000, "sac": 1_000, "iqlearn": 1_000}.get(self.method, 0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view with the settings that ran: the agent config and the loop settings
@@ -231,6 +239,13 @@ def _online_agent(config: FinetuneConfig, spec):
     cfg = config.agent_config
     if config.method in ("wsrl", "moorl", "sac"):
         return SAC(cfg, spec)  # a CQL / Cal-QL config is a SACConfig: its SAC part builds the agent
+    if config.method == "iqlearn":  # online IQ-Learn: the mixed batches' offline rows are the demonstrations
+        rows = replay.offline_rows(config.online_shape[1], config.offline_fraction)
+        if rows < 1:
+            raise ValueError(
+                "finetune --algo iqlearn imitates its demonstrations: offline_fraction must leave them rows"
+            )
+        cfg = dataclasses.replace(cfg, expert_rows=rows)
     return AGENTS[config.method](cfg, spec)
 
 
@@ -345,6 +360,8 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
     from jaxrl_hybrid.training.config import TrainConfig
 
     env, env_params = dataset_env(dataset, config.dataset or "the dataset")
+    if config.demo_episodes is not None:
+        dataset = first_episodes(dataset, config.demo_episodes, config.dataset or "the dataset")
     reward_scale = reward_scale_factor(dataset, config.resolved_reward_scale)
     if reward_scale != 1.0:  # the offline data and, below, every online transition alike
         dataset = scale_rewards(dataset, reward_scale)

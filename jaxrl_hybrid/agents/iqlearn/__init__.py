@@ -1,5 +1,7 @@
 """IQ-Learn: inverse soft-Q imitation (Garg et al., 2021, "IQ-Learn: Inverse soft-Q Learning for
-Imitation"), offline from expert demonstrations, for continuous and discrete actions.
+Imitation"), from expert demonstrations, for continuous and discrete actions: offline
+(`train --algo iqlearn`) and online (`finetune --algo iqlearn`: the agent's own transitions
+beside the demonstrations, `IQLearnConfig.expert_rows`).
 
 One soft Q-function is learned whose implied reward r(s, a) = Q(s, a) - gamma V(s') makes the
 demonstrations optimal; no reward is read from the data. Per expert row the critic minimises
@@ -14,6 +16,9 @@ regulariser on expert rows)
   actor takes SAC's step (`sac.update.actor_and_temperature_step`) on the learned Q.
 - **Discrete**: one Q head per action (`networks.DiscreteQNetwork`), V(s) = temperature *
   logsumexp(Q(s, .) / temperature) and the policy softmax(Q / temperature), IQ-Learn's soft-Q agent.
+
+Online (the paper's "value" form with the regulariser on every row, `losses.iq.online_objective`)
+the expert term stays on demonstration rows and the value and chi-squared terms take every row.
 
 V(s') is read from a Polyak-averaged target critic (IQ-Learn's `use_target` option; the
 gradient flows through Q(s, a) and V(s) only). Defaults are IQ-Learn's MuJoCo settings: chi-squared
@@ -48,7 +53,10 @@ from jaxrl_hybrid.types import Batch, EnvSpec
 class IQLearnConfig:
     """Static IQ-Learn settings. `num_critics` members (continuous actions; 2 is IQ-Learn's double
     Q), `init_temperature` (fixed unless `learn_temperature`, continuous only), `torso` of the
-    discrete Q network ("auto": a CNN on image observations)."""
+    discrete Q network ("auto": a CNN on image observations). `expert_rows`: None, every row is
+    a demonstration (offline); n, the first n rows of every minibatch are demonstrations and the
+    rest the agent's own transitions (online IQ-Learn, `finetune --algo iqlearn`, which sets it
+    from the mixed batches' split)."""
 
     hidden_dims: tuple[int, ...] = (256, 256)
     num_critics: int = 2
@@ -56,8 +64,11 @@ class IQLearnConfig:
     init_temperature: float = 0.01
     learn_temperature: bool = False
     torso: str = "auto"
+    expert_rows: int | None = None
 
     def __post_init__(self):
+        if self.expert_rows is not None and self.expert_rows < 1:
+            raise ValueError(f"IQLearnConfig.expert_rows must be >= 1 (or None: every row), got {self.expert_rows}")
         if self.num_critics < 1:
             raise ValueError(f"IQLearnConfig.num_critics must be >= 1, got {self.num_critics}")
         if self.init_temperature <= 0:
@@ -174,10 +185,18 @@ class IQLearn:
         next_v = self.soft_value(state, state.critic.params, next_obs, key)
         return iq.implied_reward(q, next_v, terminated, hparams.gamma)
 
+    def _expert_weight(self, rows: int) -> jax.Array:
+        """1 / (share of expert rows) on the first `expert_rows` rows, 0 on the policy's."""
+        n = self.config.expert_rows
+        if n > rows:
+            raise ValueError(f"IQLearnConfig.expert_rows={n} is more than the minibatch's {rows} rows")
+        return jnp.where(jnp.arange(rows) < n, rows / n, 0.0)
+
     # -- update ------------------------------------------------------------------------------
     def update(self, state: IQLearnState, batch: Batch, key: jax.Array, hparams: IQLearnHParams):
         """One critic step per minibatch along `batch`'s leading (UTD) axis, then (continuous)
-        one actor step on all rows. Every row is an expert row; rewards are not read."""
+        one actor step on all rows. Rows are demonstrations (the first `expert_rows` of each
+        minibatch when set, else all); rewards are never read."""
         key_critic, key_actor = jax.random.split(key)
 
         def step(critic, xs):
@@ -189,9 +208,11 @@ class IQLearn:
             def objective(params):
                 q = self.q_taken(params, minibatch.obs, minibatch.action)
                 v = self.soft_value(current, params, minibatch.obs, k_pi)
-                per_example = iq.offline_objective(
-                    q, v, next_v, minibatch.terminated, hparams.gamma, hparams.chi2_alpha
-                )
+                terms = (q, v, next_v, minibatch.terminated, hparams.gamma, hparams.chi2_alpha)
+                if self.config.expert_rows is None:
+                    per_example = iq.offline_objective(*terms)
+                else:
+                    per_example = iq.online_objective(*terms, self._expert_weight(minibatch.terminated.shape[-1]))
                 return per_example.mean(), (q, v)
 
             (loss, (q, v)), grads = jax.value_and_grad(objective, has_aux=True)(critic.params)
