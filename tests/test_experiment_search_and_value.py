@@ -1,6 +1,6 @@
 """The issue-23 experiment scripts at toy scale: qstar_puzzle end to end (a network trained
 briefly, both searches, the table, a rerun reusing the network), and the table logic of
-sqirl_sticky and arsq_offline (their runs are `kept_run` CLI programs, exercised by
+sqirl_sticky, arsq_offline and feedback_pendulum (their runs are `kept_run` CLI programs, exercised by
 test_experiment_stop_regressing)."""
 
 import json
@@ -55,3 +55,34 @@ def test_arsq_offline_table_shows_every_algo_beside_the_data():
     body = ao.table([(ao.DATASETS[0], 29.7, 100_000, cells)], Args)
     row = next(line for line in body.splitlines() if line.startswith("| pendulum-medium (100,000 transitions) |"))
     assert "| 29.7 |" in row and "91.2 [90.0, 92.0] (12 s)" in row and row.count("[") == 3
+
+
+def test_feedback_pendulum_table_shows_every_reward_source(tmp_path):
+    """experiments/feedback_pendulum's table from finished runs (its steps are `jaxrl-hybrid`
+    commands, each tested in test_preferences.py)."""
+    from helpers import toy_pendulum_dataset
+
+    from jaxrl_hybrid.data import save
+
+    fp = load_script("experiments/feedback_pendulum/run.py", "feedback_pendulum_run")
+    data = save(toy_pendulum_dataset(), tmp_path / "data.hdf5")
+    runs, seconds = {}, {}
+    for i, label in enumerate(("iql-true", "iql-learned-clean", "iql-learned-noise20", "bc")):
+        runs[label] = tmp_path / label
+        runs[label].mkdir()
+        summary = {"normalized": {"iqm": 90.0 - 10 * i, "ci95": [85.0 - 10 * i, 95.0 - 10 * i]}}
+        (runs[label] / "summary.json").write_text(json.dumps(summary))
+        seconds[label] = 100.0 + i
+    quality = {f"learned-{t}": {"heldout_accuracy": a, "true_accuracy": b, "reward_correlation": c}
+               for t, a, b, c in (("clean", 0.97, 0.96, 0.9), ("noise20", 0.78, 0.93, 0.8))}  # fmt: skip
+    poi = {f"{a} > {b}": {"value": 0.25, "ci95": [0.1, 0.4]} for a in runs for b in runs if a != b}
+
+    class Args:
+        updates, num_seeds, episodes, pairs, segment_length = 1000, 8, 10, 1000, 25
+
+    body = fp.table(runs, seconds, quality, {"probability_of_improvement": poi}, data, Args)
+    rows = {line.split("|")[1].strip(): line for line in body.splitlines() if line.startswith("| ")}
+    assert "70.0 [65.0, 75.0]" in rows["learned-noise20"] and "0.780 | 0.930 | 0.800 | 102 |" in rows["learned-noise20"]
+    assert "90.0 [85.0, 95.0]" in rows["true"] and "| - | - | - | 100 |" in rows["true"]
+    assert rows["none (BC)"].split("|")[2].strip() == "bc"
+    assert "P(iql-learned-noise20 > iql-true) = 0.25 [0.10, 0.40]" in body
