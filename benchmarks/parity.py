@@ -85,13 +85,31 @@ def data_score(path: Path) -> float:
     return float(normalized_score(episode_returns(dataset).mean(), refs["random"], refs["expert"]))
 
 
+def ours_finished(algo: str, path: Path, out: Path, args) -> bool:
+    """Whether `out` holds our finished program of these settings."""
+    stamp = {"algo": algo, "data": path.name, "updates": args.updates, "seeds": args.seeds, "episodes": args.episodes}
+    stamp_file = out / "parity-stamp.json"
+    kept = json.loads(stamp_file.read_text()) if stamp_file.exists() else {}
+    return (out / "summary.json").exists() and all(kept.get(k) == v for k, v in stamp.items())
+
+
+def peer_finished(algo: str, path: Path, out: Path, args) -> bool:
+    """Whether every peer seed of these settings finished in `out`."""
+    for seed in range(args.peer_seeds):
+        target = out / f"seed{seed}.json"
+        cfg = {"data": str(path), "algo": algo, "updates": args.updates, "episodes": args.episodes, "seed": seed}
+        done = json.loads(target.read_text()) if target.exists() else None
+        if done is None or not all(done["config"].get(k) == v for k, v in cfg.items()):
+            return False
+    return True
+
+
 def run_ours(algo: str, path: Path, out: Path, args) -> dict:
     """One `jaxrl-hybrid train` program of `args.seeds` seeds; kept if it finished with these
     settings, continued from its last evaluation's checkpoint if it was killed."""
     stamp = {"algo": algo, "data": path.name, "updates": args.updates, "seeds": args.seeds, "episodes": args.episodes}
     summary, stamp_file = out / "summary.json", out / "parity-stamp.json"
-    kept = json.loads(stamp_file.read_text()) if stamp_file.exists() else {}
-    if summary.exists() and all(kept.get(k) == v for k, v in stamp.items()):
+    if ours_finished(algo, path, out, args):
         log(f"ours {algo} on {path.name}: finished before, kept")
     else:
         log(f"ours {algo} on {path.name}: {args.seeds} seeds x {args.updates} updates")
@@ -216,6 +234,11 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--peer-seeds", type=int, default=2)
     parser.add_argument("--skip-peer", action="store_true", help="ours only")
+    parser.add_argument(
+        "--only-finished",
+        action="store_true",
+        help="train nothing: the table of the cells finished on both sides (the others are left out)",
+    )
     parser.add_argument("--write-readme", action="store_true", help="put the table in benchmarks/README.md too")
     parser.add_argument(
         "--sides",
@@ -245,6 +268,12 @@ def main(argv=None):
         path = dataset_file(data_dir, args.env, kind, args.size, args.train_steps, args.generate_args)
         name, score = cell_name(args.env, kind), data_score(path)
         for algo in args.algos:
+            if args.only_finished and not (
+                ours_finished(algo, path, out / "ours" / name / algo, args)
+                and peer_finished(algo, path, out / "d3rlpy" / name / algo, args)
+            ):
+                log(f"{algo} on {name}: not finished on both sides, left out (--only-finished)")
+                continue
             row = {"dataset": name, "algo": algo, "data_score": score}
             if "ours" in args.sides:
                 row["ours"] = run_ours(algo, path, out / "ours" / name / algo, args)
