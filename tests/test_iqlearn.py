@@ -7,7 +7,7 @@ each); the recovered reward's episode returns correlate with the true ones at 0.
 random, medium and expert episodes (untrained critics: 0.00, -0.12, -0.03, 0.68; per-step
 correlation is near 0: a learned reward is identified only up to shaping). On CartPole, 5
 scripted-expert episodes give 500 on every seed after 1,000 updates. Online from scratch on the
-same 5 Pendulum demonstrations, 10,000 env steps: 79.8, 78.0, 71.1, 60.8.
+same 5 Pendulum demonstrations, 10,000 env steps (9,000 after the warm-up): 90.9, 89.7, 82.6, 80.3.
 """
 
 import jax
@@ -119,30 +119,37 @@ def test_iqlearn_imitates_five_pendulum_demonstrations_and_its_reward_ranks_epis
 @pytest.mark.xdist_group("collect")  # shares the session `policies` with test_collect
 def test_online_iqlearn_imitates_five_demonstrations_without_reading_a_reward(policies):
     """`finetune --algo iqlearn` from scratch: 1,000 steps of its own policy, then one update per
-    env step on minibatches of half demonstrations, half its own transitions. Scaling every
-    reward (the data's and the env's) by 7.3 changes nothing: IQ-Learn reads none."""
+    env step on minibatches of half demonstrations, half its own transitions. Its update reads
+    no reward: rewards scaled and shifted give bit-identical states (continuous and discrete)."""
+    from jaxrl_hybrid.data import sample
     from jaxrl_hybrid.training.collect import collect
     from jaxrl_hybrid.training.finetune import FinetuneConfig, make_finetune_program
 
     expert = collect(policies, "expert", 2000)
     refs = expert.metadata["reference_returns"]
     demos = float(normalized_score(episode_returns(first_episodes(expert, 5)).mean(), refs["random"], refs["expert"]))
-
-    def run(online_steps, hidden, reward_scale=None):
-        config = FinetuneConfig(
-            method="iqlearn", agent=IQLearnConfig(hidden_dims=hidden), pretrain_updates=0, online_steps=online_steps,
-            eval_every=online_steps // 5, demo_episodes=5, batch_size=64, num_eval_episodes=20,
-            reward_scale=reward_scale,
-        )  # fmt: skip
-        program = make_finetune_program(config, expert)
-        assert program.online_agent.config.expert_rows == 32
-        out = jax.jit(jax.vmap(program.train, in_axes=(0, None)))(seed_keys(0, 4), program.default_hparams)
-        return np.asarray(out["metrics"]["eval_returns"]).mean(-1)
-
-    final = normalized_score(run(10_000, (64, 64))[:, -1], refs["random"], refs["expert"])
+    config = FinetuneConfig(
+        method="iqlearn", agent=IQLearnConfig(hidden_dims=(64, 64)), pretrain_updates=0, online_steps=10_000,
+        eval_every=9_000, demo_episodes=5, batch_size=64, num_eval_episodes=20,
+    )  # fmt: skip
+    program = make_finetune_program(config, expert)
+    assert program.online_agent.config.expert_rows == 32
+    out = jax.jit(jax.vmap(program.train, in_axes=(0, None)))(seed_keys(0, 4), program.default_hparams)
+    final = normalized_score(np.asarray(out["metrics"]["eval_returns"])[:, -1].mean(-1), refs["random"], refs["expert"])
     print(f"online iqlearn per seed {final.round(1).tolist()}, demonstrations {demos:.1f}")
     assert final.mean() >= 0.6 * demos, (final.round(1).tolist(), demos)
-    np.testing.assert_array_equal(run(1_500, (16, 16)), run(1_500, (16, 16), reward_scale=7.3))
+
+    for data in (expert, cartpole_demos(2)):
+        agent = make_agent(
+            TrainConfig(algo="iqlearn", agent=IQLearnConfig((8,), expert_rows=8)), dataset_env(data)[0].spec
+        )
+        state, key = agent.init(jax.random.PRNGKey(0)), jax.random.PRNGKey(1)
+        batch = sample(data, key, (2, 16))
+        update = jax.jit(agent.update)
+        a = update(state, batch, key, agent.default_hparams())
+        b = update(state, batch.replace(reward=7.3 * batch.reward + 3.0), key, agent.default_hparams())
+        for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def test_cli_trains_iqlearn_on_a_few_demonstrations(tmp_path, capsys):
