@@ -1,13 +1,14 @@
 """IQ-Learn (`--algo iqlearn`): imitation from a handful of expert episodes, continuous and
 discrete, offline and online, its recovered reward, and the CLI's `--demo-episodes`.
 
-Measured at these settings (4 seeds, 64x64, batch 64): on Pendulum, 5 demonstrations of the
-`policies` expert (normalised 81.0), 10,000 updates reach 73.2, 93.1, 71.1, 74.2 (20 episodes
-each); the recovered reward's episode returns correlate with the true ones at 0.69-0.74 over 30
-random, medium and expert episodes (untrained critics: 0.00, -0.12, -0.03, 0.68; per-step
-correlation is near 0: a learned reward is identified only up to shaping). On CartPole, 5
-scripted-expert episodes give 500 on every seed after 1,000 updates. Online from scratch on the
-same 5 Pendulum demonstrations, 10,000 env steps (9,000 after the warm-up): 90.9, 89.7, 82.6, 80.3.
+Measured at these settings (64x64, batch 64): on Pendulum, 5 demonstrations of the `policies`
+expert (normalised 81.0), 10,000 offline updates reach 80.0 and 63.7 (2 seeds, 20 episodes
+each); the recovered reward's episode returns correlate with the true ones at 0.74 and 0.71 over
+30 random, medium and expert episodes (untrained critics: 0.00, -0.12, -0.03, 0.68; per-step
+correlation is near 0: a learned reward is identified only up to shaping). Online from scratch
+on the same 5 demonstrations, 10,000 env steps (9,000 after the warm-up): 90.7 and 88.5. On
+CartPole, 5 scripted-expert episodes give 500 on every seed after 1,000 offline updates; online
+from 2 of them, 2,000 steps after the warm-up (32x32): 178 and 426.
 """
 
 import jax
@@ -87,10 +88,10 @@ def test_iqlearn_imitates_five_pendulum_demonstrations_and_its_reward_ranks_epis
     score = lambda returns: normalized_score(np.asarray(returns), refs["random"], refs["expert"])
     demos = float(score(episode_returns(first_episodes(expert, 5)).mean()))
     config = TrainConfig(
-        algo="iqlearn", total_steps=10_000, eval_every=5_000, num_eval_episodes=20, batch_size=64, demo_episodes=5,
+        algo="iqlearn", total_steps=10_000, eval_every=10_000, num_eval_episodes=20, batch_size=64, demo_episodes=5,
         agent=IQLearnConfig(hidden_dims=(64, 64)),
     )  # fmt: skip
-    out, hparams = _train(config, expert)
+    out, hparams = _train(config, expert, num_seeds=2)
     final = score(np.asarray(out["metrics"]["eval_returns"])[:, -1].mean(-1))
     print(f"pendulum iqlearn per seed {final.round(1).tolist()}, demonstrations {demos:.1f}")
     # Most of the demonstrations' score: zero torque scores about 12, the uniform policy about 0.
@@ -110,7 +111,7 @@ def test_iqlearn_imitates_five_pendulum_demonstrations_and_its_reward_ranks_epis
             learned.append(np.bincount(np.asarray(d.episode_ids), np.asarray(r, np.float64)))
         return float(np.corrcoef(np.concatenate(learned), true_returns)[0, 1])
 
-    trained = [correlation(jax.tree.map(lambda x, s=s: x[s], out["runner"].agent_state)) for s in range(4)]
+    trained = [correlation(jax.tree.map(lambda x, s=s: x[s], out["runner"].agent_state)) for s in range(2)]
     untrained = [correlation(agent.init(k)) for k in seed_keys(0, 4)]
     print("episode-return correlation, trained", np.round(trained, 3), "untrained", np.round(untrained, 3))
     assert np.mean(trained) > 0.5 and np.mean(trained) > np.mean(untrained) + 0.3
@@ -130,16 +131,28 @@ def test_online_iqlearn_imitates_five_demonstrations_without_reading_a_reward(po
     demos = float(normalized_score(episode_returns(first_episodes(expert, 5)).mean(), refs["random"], refs["expert"]))
     config = FinetuneConfig(
         method="iqlearn", agent=IQLearnConfig(hidden_dims=(64, 64)), pretrain_updates=0, online_steps=10_000,
-        eval_every=9_000, demo_episodes=5, batch_size=64, num_eval_episodes=20,
+        eval_every=9_000, demo_episodes=5, batch_size=64, num_eval_episodes=10,
     )  # fmt: skip
     program = make_finetune_program(config, expert)
     assert program.online_agent.config.expert_rows == 32
-    out = jax.jit(jax.vmap(program.train, in_axes=(0, None)))(seed_keys(0, 4), program.default_hparams)
+    out = jax.jit(jax.vmap(program.train, in_axes=(0, None)))(seed_keys(0, 2), program.default_hparams)
     final = normalized_score(np.asarray(out["metrics"]["eval_returns"])[:, -1].mean(-1), refs["random"], refs["expert"])
     print(f"online iqlearn per seed {final.round(1).tolist()}, demonstrations {demos:.1f}")
     assert final.mean() >= 0.6 * demos, (final.round(1).tolist(), demos)
 
-    for data in (expert, cartpole_demos(2)):
+    # Discrete actions online: 2 CartPole demonstrations, 2,000 steps after the warm-up.
+    demos = cartpole_demos(2)
+    config = FinetuneConfig(
+        method="iqlearn", agent=IQLearnConfig(hidden_dims=(32, 32)), pretrain_updates=0, online_steps=3000,
+        eval_every=2000, batch_size=64, num_eval_episodes=5,
+    )  # fmt: skip
+    program = make_finetune_program(config, demos)
+    out = jax.jit(jax.vmap(program.train, in_axes=(0, None)))(seed_keys(0, 2), program.default_hparams)
+    cartpole = np.asarray(out["metrics"]["eval_returns"])[:, -1].mean(-1)
+    print("online cartpole per seed", cartpole.tolist())
+    assert cartpole.mean() > 150.0  # the uniform policy scores about 22
+
+    for data in (expert, demos):
         agent = make_agent(
             TrainConfig(algo="iqlearn", agent=IQLearnConfig((8,), expert_rows=8)), dataset_env(data)[0].spec
         )
