@@ -11,13 +11,12 @@ os.environ["NPROC"] = "8"  # the intra-op pool the CLI pins (engine.host.INTRA_O
 
 import jax  # noqa: E402  (after the environment above)
 
-# Many tests run the same program twice (reruns, CLI vs library, the same agent in several
-# modules); a persistent compilation cache turns the second compile into a load. Both xdist
-# workers share one folder: with a size limit set, JAX reads and writes its entries under a
-# file lock (`filelock`, locked in uv.lock), so a worker never reads a half-written entry.
-_cache = Path(__file__).resolve().parent.parent / ".pytest_cache" / "jax-compilation-cache"
+# Many tests run the same program twice (reruns, CLI vs library); a persistent compilation
+# cache turns the second compile into a load. One folder per xdist worker: without the
+# optional `filelock` package JAX writes cache entries without a lock.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_cache = Path(__file__).resolve().parent.parent / ".pytest_cache" / f"jax-compilation-cache-{_worker}"
 jax.config.update("jax_compilation_cache_dir", str(_cache))
-jax.config.update("jax_compilation_cache_max_size", 4 * 2**30)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
