@@ -193,16 +193,16 @@ def test_cli_trains_iqlearn_on_a_few_demonstrations(tmp_path, capsys):
         assert not (tmp_path / "bad").exists()
     online = ["train", "--algo", "sac", "--demo-episodes", "2", "--out", str(tmp_path / "bad")]
     assert main(online) == 2 and "--demo-episodes selects offline data" in capsys.readouterr().err
-    # Online: `finetune --algo iqlearn` from scratch on the first 2 episodes.
-    tuned = tmp_path / "online"
-    argv = ["finetune", "--algo", "iqlearn", "--dataset", str(data), "--demo-episodes", "2", "--num-seeds", "2",
-            "--online-steps", "1200", "--warmup-steps", "1000", "--eval-every", "100", "--num-eval-episodes", "2",
-            "--hidden-dims", "16", "16", "--batch-size", "32"]  # fmt: skip
-    assert main([*argv, "--out", str(tuned)]) == 0
-    config = json.loads((tuned / "config.json").read_text())
-    assert config["finetune"]["method"] == "iqlearn" and config["finetune"]["demo_episodes"] == 2
-    assert config["finetune"]["pretrain_updates"] == 0
-    capsys.readouterr()
-    assert main([*argv, "--critic-loss", "hl_gauss", "--out", str(tmp_path / "bad")]) == 2
+    # Online: `finetune --algo iqlearn` builds online IQ-Learn from scratch on the first 2 episodes
+    # (its program is trained in test_online_iqlearn...).
+    from jaxrl_hybrid.cli.finetune import Finetune, build_finetune_config
+    from jaxrl_hybrid.data import load
+
+    tuned = build_finetune_config(Finetune(algo="iqlearn", dataset=str(data), demo_episodes=2), load(data))
+    assert tuned.method == "iqlearn" and tuned.demo_episodes == 2 and tuned.pretrain_updates == 0
+    assert type(tuned.agent_config).__name__ == "IQLearnConfig" and tuned.resolved_warmup_steps == 1000
+    finetune = ["finetune", "--algo", "iqlearn", "--dataset", str(data), "--critic-loss", "hl_gauss"]
+    assert main([*finetune, "--out", str(tmp_path / "bad")]) == 2
     assert "--algo iqlearn's soft Q minimises its own inverse objective" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
     assert data.read_bytes() == before  # the user's file is untouched

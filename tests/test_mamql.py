@@ -59,9 +59,13 @@ def test_mpe_steps_without_reset_and_the_expert_beats_chance(env):
 def test_recovered_rewards_are_q_of_the_joint_action_minus_the_discounted_next_value(env):
     agent = MAMQL(MAMQLConfig(hidden_dims=(8,)), env.spec)
     state = agent.init(jax.random.PRNGKey(0))
-    rows = transitions(rollout_episodes(env, spread_expert(env, 0.5), jax.random.PRNGKey(1), 2))
-    batch = jax.tree.map(lambda x: x[:6], rows)
-    batch["terminated"] = jnp.array([0, 1, 0, 0, 1, 0], bool)
+    rng = np.random.default_rng(1)
+    batch = {
+        "obs": jnp.asarray(rng.normal(size=(6, 2, 12)), jnp.float32),
+        "actions": jnp.asarray(rng.integers(0, 5, (6, 2))),
+        "next_obs": jnp.asarray(rng.normal(size=(6, 2, 12)), jnp.float32),
+        "terminated": jnp.array([0, 1, 0, 0, 1, 0], bool),
+    }
     hparams = agent.default_hparams()
     got = np.asarray(agent.recovered_rewards(state, batch, hparams))
     q = np.asarray(agent.q_tables(state.critic.params, batch["obs"]))
