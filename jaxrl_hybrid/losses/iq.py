@@ -67,8 +67,7 @@ def offline_objective(
     rows (the paper's offline "value_expert" form): -r + (V(s) - gamma V(s')) + r^2 / (4 alpha),
     r = Q(s, a) - gamma (1 - terminated) V(s'). Broadcasts: `q` may carry a leading axis of
     ensemble members, each trained on its own implied reward as IQ-Learn's double-Q critic is."""
-    reward = implied_reward(q, next_v, terminated, gamma)
-    return -reward + value_term(v, next_v, terminated, gamma) + chi2_term(reward, alpha)
+    return online_objective(q, v, next_v, terminated, gamma, alpha, 1.0)
 
 
 def online_objective(
@@ -78,7 +77,7 @@ def online_objective(
     terminated: jax.Array,
     gamma: jax.Array | float,
     alpha: jax.Array | float,
-    expert_weight: jax.Array,
+    expert_weight: jax.Array | float,
 ) -> jax.Array:
     """IQ-Learn's online per-example loss on a batch of expert and policy rows (the paper's
     "value" form with the chi-squared regulariser on every row): its batch mean is
