@@ -112,6 +112,16 @@ def test_iqlearn_imitates_five_pendulum_demonstrations_and_its_reward_ranks_epis
         return float(np.corrcoef(np.concatenate(learned), true_returns)[0, 1])
 
     trained = [correlation(jax.tree.map(lambda x, s=s: x[s], out["runner"].agent_state)) for s in range(2)]
+    # Other agents train on it: a dataset relabelled with seed 0's recovered reward.
+    from jaxrl_hybrid.data.preferences import relabel
+
+    seed0, key = jax.tree.map(lambda x: x[0], out["runner"].agent_state), jax.random.PRNGKey(0)
+    recovered = lambda o, a, n, t: agent.recovered_reward(seed0, o, a, n, t, key, hparams)  # noqa: E731
+    learned = relabel(episodes[1], recovered, {"iqlearn": "seed 0"}, with_next=True)
+    d = episodes[1]
+    want = agent.recovered_reward(seed0, d.observations, d.actions, d.next_observations, d.terminals, key, hparams)
+    np.testing.assert_allclose(np.asarray(learned.rewards), np.asarray(want), rtol=1e-6)
+    assert learned.metadata["reward_model"] == {"iqlearn": "seed 0"}
     untrained = [correlation(agent.init(k)) for k in seed_keys(0, 4)]
     print("episode-return correlation, trained", np.round(trained, 3), "untrained", np.round(untrained, 3))
     assert np.mean(trained) > 0.5 and np.mean(trained) > np.mean(untrained) + 0.3

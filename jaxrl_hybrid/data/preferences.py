@@ -225,15 +225,26 @@ def _number(value, what: str) -> float:
         raise ValueError(f"{what} is {value!r}; expected a number") from None
 
 
-def relabel(dataset: Dataset, reward_fn: Callable, provenance: dict | None = None, chunk: int = 65_536) -> Dataset:
+def relabel(
+    dataset: Dataset,
+    reward_fn: Callable,
+    provenance: dict | None = None,
+    chunk: int = 65_536,
+    with_next: bool = False,
+) -> Dataset:
     """The dataset with every reward replaced by `reward_fn(observations, actions)` (evaluated in
     chunks of rows), returns-to-go recomputed, and `provenance` stored as the metadata's
-    `reward_model`."""
+    `reward_model`. With `with_next`, `reward_fn(observations, actions, next_observations,
+    terminals)`: a reward that reads the transition, as IQ-Learn's recovered reward does."""
+
+    def rows(i):
+        fields = (dataset.observations, dataset.actions) + (
+            (dataset.next_observations, dataset.terminals) if with_next else ()
+        )
+        return [x[i : i + chunk] for x in fields]
+
     rewards = np.concatenate(
-        [
-            np.asarray(reward_fn(dataset.observations[i : i + chunk], dataset.actions[i : i + chunk]), np.float32)
-            for i in range(0, dataset.size, chunk)
-        ]
+        [np.asarray(reward_fn(*rows(i)), np.float32).reshape(-1) for i in range(0, dataset.size, chunk)]
     )
     if rewards.shape != (dataset.size,):
         raise ValueError(f"the reward function returned shape {rewards.shape}, expected ({dataset.size},)")
