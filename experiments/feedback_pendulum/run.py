@@ -59,16 +59,14 @@ def tag(noise: float) -> str:
     return "clean" if noise == 0 else f"noise{round(noise * 100)}"
 
 
-def reward_quality(data_path: Path, model_path: Path, pairs: int, segment_length: int) -> dict:
+def reward_quality(data, model_path: Path, pairs: int, segment_length: int) -> dict:
     """The model's accuracy on `pairs` fresh pairs labelled by the true return (no noise), and the
     per-step correlation of its reward with the true one over the data."""
     import jax
 
-    from jaxrl_hybrid.data import load
     from jaxrl_hybrid.data.preferences import ScriptedLabeller, label_pairs, preference_batch, sample_pairs
     from jaxrl_hybrid.models.reward import load_reward_model, predict_reward, preference_accuracy
 
-    data = load(str(data_path))
     model, meta = load_reward_model(model_path)
     fresh = label_pairs(data, sample_pairs(data, jax.random.PRNGKey(12345), pairs, segment_length), ScriptedLabeller())
     learned = np.asarray(predict_reward(model, data.observations, data.actions))
@@ -94,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
 
     data = made(out / "data" / f"pendulum-{KIND}-{SIZE}.hdf5", "dataset", "generate", "--env", ENV,
                 "--kind", KIND, "--size", str(SIZE))  # fmt: skip
-    files, quality = {"true": data}, {}
+    from jaxrl_hybrid.data import load
+
+    files, quality, loaded = {"true": data}, {}, load(str(data))  # read once for both reward models
     for noise in NOISES:
         labels = made(out / "data" / f"labels-{tag(noise)}.json", "dataset", "label", str(data),
                       "--num-pairs", str(args.pairs), "--segment-length", str(args.segment_length),
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                      "--labels", str(labels))  # fmt: skip
         files[f"learned-{tag(noise)}"] = made(out / "data" / f"learned-{tag(noise)}.hdf5", "dataset", "relabel",
                                               str(data), "--reward-model", str(model))  # fmt: skip
-        quality[f"learned-{tag(noise)}"] = reward_quality(data, model, args.pairs, args.segment_length)
+        quality[f"learned-{tag(noise)}"] = reward_quality(loaded, model, args.pairs, args.segment_length)
 
     runs, seconds = {}, {}
     jobs = [(f"iql-{name}", "iql", path) for name, path in files.items()] + [("bc", "bc", data)]

@@ -414,7 +414,9 @@ def relabel(args: Relabel) -> dict:
         "file": args.reward_model,
         **{k: model_meta.get(k) for k in ("dataset", "labels", "heldout_accuracy")},
     }
-    relabelled = relabel_dataset(dataset, lambda o, a: predict_reward(model, o, a), provenance)
+    import jax
+
+    relabelled = relabel_dataset(dataset, jax.jit(lambda o, a: predict_reward(model, o, a)), provenance)
     path = save(relabelled, args.out, format=args.format, overwrite=args.overwrite)
     summary = describe(relabelled, str(path))
     print(_format(summary))
@@ -442,16 +444,8 @@ def _check_env_name(name: str, flag: str) -> None:
 
 
 def run(args) -> dict:
-    if isinstance(args, Generate):
-        return generate(args)
-    if isinstance(args, Info):
-        return info(args)
-    if isinstance(args, Corrupt):
-        return corrupt(args)
-    if isinstance(args, Label):
-        return label(args)
-    if isinstance(args, FitReward):
-        return fit_reward(args)
-    if isinstance(args, Relabel):
-        return relabel(args)
+    commands = {Generate: generate, Info: info, Corrupt: corrupt, Label: label, FitReward: fit_reward,
+                Relabel: relabel}  # fmt: skip
+    if type(args) in commands:
+        return commands[type(args)](args)
     raise TypeError(f"not a dataset command: {type(args).__name__}")
