@@ -40,7 +40,7 @@ def _snapshot(root):
 CASES = {
     "env_and_dataset_disagree": (
         ["train", "--algo", "iql", "--dataset", "{tmp}/pend.hdf5", "--env", "gymnax:CartPole-v1"],
-        "--env gymnax:CartPole-v1: dataset {tmp}/pend.hdf5 was recorded in gymnax:Pendulum-v1",
+        "{tmp}/pend.hdf5: does not fit gymnax:CartPole-v1: 'observations' have shape (3,) per row",
     ),
     "dataset_names_no_env": (["train", "--algo", "iql", "--dataset", "{tmp}/noenv.hdf5"], "pass --env NAME"),
     "dataset_shape_differs_from_env": (

@@ -36,6 +36,9 @@ def test_static_env_names_match_the_libraries():
 
     assert list(names.GYMNAX_IDS) == gymnax_env.registered_names()
     assert list(names.BRAX_IDS) == brax_env.registered_names()
+    import gymnasium as gym
+
+    assert set(names.GYMNASIUM_IDS) <= set(gym.registry)  # every listed gymnasium env is registered
 
 
 def test_unknown_env_lists_known_names():

@@ -1,5 +1,5 @@
-"""`jaxrl-hybrid dataset generate | info | corrupt | label | fit-reward | relabel`: make, inspect,
-corrupt and relabel offline datasets.
+"""`jaxrl-hybrid dataset generate | record | info | corrupt | label | fit-reward | relabel`: make,
+record (Minari's DataCollector in a gymnasium env), inspect, corrupt and relabel offline datasets.
 
 jaxrl-hybrid dataset generate --env gymnax:Pendulum-v1 --kind medium --size 100000 --out pendulum-medium.hdf5
 jaxrl-hybrid dataset info pendulum-medium.hdf5 --json
@@ -7,6 +7,8 @@ jaxrl-hybrid dataset corrupt pendulum-medium.hdf5 --target rewards --kind random
 jaxrl-hybrid dataset label pendulum-medium.hdf5 --num-pairs 1000 --noise 0.2 --out labels.json
 jaxrl-hybrid dataset fit-reward pendulum-medium.hdf5 --labels labels.json --out reward.msgpack
 jaxrl-hybrid dataset relabel pendulum-medium.hdf5 --reward-model reward.msgpack --out learned.hdf5
+jaxrl-hybrid dataset record --env gymnasium:HalfCheetah-v5 --policy random --episodes 10 \
+    --dataset-id mujoco/halfcheetah/random-v0
 """
 
 from __future__ import annotations
@@ -53,6 +55,29 @@ class Generate:
     """episodes that score each snapshot (to pick the expert and the medium policy)"""
     num_reference_episodes: int = 100
     """episodes that measure the random and expert reference returns"""
+    overwrite: bool = False
+
+
+@dataclasses.dataclass
+class Record:
+    """Record a Minari dataset with Minari's own DataCollector in a gymnasium env (a random or a
+    briefly trained SAC policy), under the local Minari data path (MINARI_DATASETS_PATH), so that
+    `--dataset <id>` loads it by id as it would a downloaded one."""
+
+    env: str
+    """gymnasium:<id>, e.g. gymnasium:HalfCheetah-v5"""
+    dataset_id: str
+    """Minari id, e.g. mujoco/halfcheetah/random-v0"""
+    policy: Literal["random", "medium", "expert"] = "random"
+    """random: uniform actions; medium / expert: SAC trained for --train-steps, snapshots picked as `generate` does"""
+    episodes: int = 10
+    seed: int = 0
+    train_steps: int | None = None
+    """SAC steps for medium / expert (default per env: jaxrl_hybrid.training.collect)"""
+    hidden_dims: tuple[int, ...] = (256, 256)
+    num_snapshot_episodes: int = 5
+    """episodes that score each SAC snapshot (gymnasium steps on the host: kept small)"""
+    num_reference_episodes: int = 10
     overwrite: bool = False
 
 
@@ -139,6 +164,7 @@ class Relabel:
 
 DatasetCommand = (
     Annotated[Generate, tyro.conf.subcommand("generate")]
+    | Annotated[Record, tyro.conf.subcommand("record")]
     | Annotated[Info, tyro.conf.subcommand("info")]
     | Annotated[Corrupt, tyro.conf.subcommand("corrupt")]
     | Annotated[Label, tyro.conf.subcommand("label")]
@@ -186,6 +212,38 @@ def generate(args: Generate) -> dict:
     dataset = generate_dataset(config, args.kind, args.size, seed=args.seed)
     path = save(dataset, args.out, format=args.format, overwrite=args.overwrite, dataset_id=args.dataset_id)
     summary = describe(dataset, str(path))
+    print(_format(summary))
+    return summary
+
+
+def record(args: Record) -> dict:
+    from jaxrl_hybrid.data import load
+    from jaxrl_hybrid.training.collect import CollectConfig
+    from jaxrl_hybrid.training.collect.minari_record import record_minari
+
+    _check_env_name(args.env, "--env")
+    for flag, value, least in (
+        ("--episodes", args.episodes, 1),
+        ("--train-steps", args.train_steps, 1),
+        ("--num-snapshot-episodes", args.num_snapshot_episodes, 1),
+        ("--num-reference-episodes", args.num_reference_episodes, 1),
+    ):
+        positive(value, flag, least)
+    config = None
+    if args.policy != "random":
+        config = CollectConfig(
+            env=args.env,
+            train_steps=args.train_steps,
+            hidden_dims=args.hidden_dims,
+            num_snapshot_episodes=args.num_snapshot_episodes,
+            num_reference_episodes=args.num_reference_episodes,
+            max_rollout_envs=8,
+        )
+    path = record_minari(
+        args.env, args.dataset_id, args.policy, args.episodes, args.seed, collect_config=config,
+        overwrite=args.overwrite,
+    )  # fmt: skip
+    summary = describe(load(args.dataset_id), str(path))
     print(_format(summary))
     return summary
 
@@ -444,7 +502,7 @@ def _check_env_name(name: str, flag: str) -> None:
 
 
 def run(args) -> dict:
-    commands = {Generate: generate, Info: info, Corrupt: corrupt, Label: label, FitReward: fit_reward,
+    commands = {Generate: generate, Record: record, Info: info, Corrupt: corrupt, Label: label, FitReward: fit_reward,
                 Relabel: relabel}  # fmt: skip
     if type(args) in commands:
         return commands[type(args)](args)

@@ -51,6 +51,9 @@ class Finetune(RunOptions):
     algo: Method = "wsrl"
     dataset: str | None = None
     """offline dataset (HDF5 file, Minari folder or id); its metadata names the env"""
+    env: str | None = None
+    """env to fine-tune and evaluate in: for data that names none, or overriding the recorded one
+    (the data's shapes must fit it)"""
     pretrain_updates: int | None = None
     """offline updates; default 10000 (0 for sac, moorl and iqlearn, which start from scratch)"""
     online_steps: int = 20_000
@@ -159,7 +162,7 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
 
     fields = {f.name for f in dataclasses.fields(cfg_cls)}
     num_critics = pick("num_critics", 2)
-    env = dataset.metadata.get("env") or ""
+    env = args.env or dataset.metadata.get("env") or ""
     given = {
         "hidden_dims": pick("hidden_dims", (256, 256)),
         "num_critics": num_critics,
@@ -189,14 +192,19 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         moorl_meta_lr=args.moorl_meta_lr,
         dataset=args.dataset,
         demo_episodes=args.demo_episodes,
+        env=args.env,
     )
 
 
 def finetune(args: Finetune) -> dict:
     if args.dataset is None:
         raise ValueError("finetune needs --dataset FILE (its metadata names the env to fine-tune in)")
-    check_counts(args)  # these two before JAX is imported or the dataset read
+    check_counts(args)  # these before JAX is imported or the dataset read
     check_out_early(args, args.out)
+    if args.env is not None:
+        from jaxrl_hybrid.envs.names import check_env_name
+
+        check_env_name(args.env, "--env")
     from jaxrl_hybrid.data import load
     from jaxrl_hybrid.experiment import run_finetune
 

@@ -138,15 +138,10 @@ def check_counts(args: Train) -> None:
 
 
 def offline_env(env_flag: str | None, dataset, path) -> str:
-    """The env an offline run evaluates in: the one `dataset` (loaded from `path`) records;
-    `--env` may only repeat it, or name one for a dataset that records none."""
-    recorded = dataset.metadata.get("env")
-    if recorded and env_flag is not None and env_flag != recorded:
-        raise ValueError(
-            f"--env {env_flag}: dataset {path} was recorded in {recorded}; drop --env (offline runs "
-            f"evaluate in the dataset's env) or pass a dataset of {env_flag}"
-        )
-    env = recorded or env_flag
+    """The env an offline run evaluates in: `--env` when given (for data that records none, or
+    overriding the recorded one: the data must fit it, checked when the program is built), else
+    the one `dataset` (loaded from `path`) records."""
+    env = env_flag or dataset.metadata.get("env")
     if not env:
         raise ValueError(f"dataset {path}: its metadata names no env; pass --env NAME to evaluate in")
     return env

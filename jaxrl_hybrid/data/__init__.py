@@ -27,6 +27,8 @@ from jaxrl_hybrid.data.stats import (
     obs_normalizer,
     reward_scale_factor,
     scale_rewards,
+    unit_actions,
+    unit_bounds,
 )
 
 __all__ = [
@@ -52,4 +54,6 @@ __all__ = [
     "REWARD_SCALES",
     "reward_scale_factor",
     "scale_rewards",
+    "unit_actions",
+    "unit_bounds",
 ]

@@ -202,10 +202,11 @@ def env_mismatches(dataset: Dataset, spec) -> list[str]:
                 f"'actions' have shape {tuple(actions.shape[1:])} per row, {spec.name} takes ({spec.action_dim},)"
             )
         bounds = dataset.metadata.get("action_bounds")
-        if bounds is not None and [float(b) for b in np.ravel(bounds)] != [-1.0, 1.0]:
+        low, high = (None, None) if bounds is None else (np.asarray(b, np.float64) for b in bounds)
+        if bounds is not None and not (np.all(low == -1.0) and np.all(high == 1.0)):
             problems.append(
                 f"metadata 'action_bounds' are {bounds}, but agents act in [-1, 1] (the env's bounds rescaled): "
-                "store actions rescaled to [-1, 1]"
+                f"store actions rescaled to [-1, 1], or evaluate in an env whose own bounds these are"
             )
     return problems
 

@@ -106,8 +106,16 @@ def load_minari(data_path: Path, gamma: float | None = None, action_bounds: tupl
         parts["trunc"].append(trunc)
     metadata = json.loads(raw.get(METADATA_KEY, "{}"))
     if "reference_returns" not in metadata and "ref_min_score" in raw and "ref_max_score" in raw:
-        metadata["reference_returns"] = {"random": raw["ref_min_score"], "expert": raw["ref_max_score"]}
+        metadata["reference_returns"] = {
+            "random": float(raw["ref_min_score"]),
+            "expert": float(raw["ref_max_score"]),
+            "source": "Minari metadata (ref_min_score, ref_max_score)",
+        }
     metadata.setdefault("minari_dataset_id", raw.get("dataset_id"))
+    if "env" not in metadata:  # a dataset Minari's own DataCollector recorded: its env spec names the env
+        metadata.update(env_from_spec(raw, source))
+    if "action_bounds" not in metadata and action_bounds is not None:
+        metadata["action_bounds"] = [np.asarray(b, np.float64).tolist() for b in action_bounds]
     if gamma is None:
         gamma = float(metadata.get("gamma", 0.99))
     cat = {k: np.concatenate(v) for k, v in parts.items()}
@@ -123,6 +131,26 @@ def load_minari(data_path: Path, gamma: float | None = None, action_bounds: tupl
         metadata=metadata,
         action_bounds=action_bounds,
     )
+
+
+def env_from_spec(raw: dict, source: str) -> dict:
+    """{"env": "gymnasium:<id>", "dynamics": gym.make arguments} from a Minari dataset's
+    `eval_env_spec` (preferred, as Minari intends) or `env_spec`; {} when it records neither.
+    The time limit travels as `max_steps_in_episode`."""
+    spec_json = raw.get("eval_env_spec") or raw.get("env_spec")
+    if not spec_json:
+        return {}
+    try:
+        spec = json.loads(spec_json)
+        env_id = spec["id"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"{source}: Minari 'env_spec' is not a gymnasium EnvSpec in JSON ({e})") from e
+    if spec.get("namespace"):
+        env_id = f"{spec['namespace']}/{env_id}"
+    dynamics = {k: v for k, v in (spec.get("kwargs") or {}).items() if v is not None}
+    if spec.get("max_episode_steps"):
+        dynamics["max_steps_in_episode"] = int(spec["max_episode_steps"])
+    return {"env": f"gymnasium:{env_id}", "dynamics": dynamics}
 
 
 def _episode_slices(dataset: Dataset) -> list[slice]:

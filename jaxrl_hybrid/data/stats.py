@@ -85,3 +85,39 @@ def normalized_score(returns, random_return: float, expert_return: float):
     if expert_return == random_return:
         raise ValueError(f"expert and random reference returns are equal ({expert_return}); the score is undefined")
     return 100.0 * (returns - random_return) / (expert_return - random_return)
+
+
+def unit_bounds(bounds) -> bool:
+    """Whether action bounds (scalars or per-dimension lists) are [-1, 1] in every dimension."""
+    import numpy as np
+
+    low, high = (np.asarray(b, np.float64) for b in bounds)
+    return bool(np.all(low == -1.0) and np.all(high == 1.0))
+
+
+def unit_actions(dataset: Dataset, bounds) -> Dataset:
+    """Actions recorded in an env's own bounds `(low, high)` mapped onto the agents' [-1, 1]
+    (a = 2 (a_env - low) / (high - low) - 1; the env maps them back when it steps). The
+    metadata records the new bounds and the recorded ones (`recorded_action_bounds`)."""
+    import json
+
+    import numpy as np
+
+    low, high = (np.asarray(b, np.float64) for b in bounds)
+    if np.any(high <= low):
+        raise ValueError(f"action bounds {low.tolist()}..{high.tolist()}: every high must exceed its low")
+
+    def unit(a):
+        return jnp.asarray((2.0 * (np.asarray(a, np.float64) - low) / (high - low) - 1.0).astype(np.float32))
+
+    metadata = {
+        **dataset.metadata,
+        "action_bounds": [-1.0, 1.0],
+        "recorded_action_bounds": [np.broadcast_to(low, dataset.actions.shape[1:]).tolist(),
+                                   np.broadcast_to(high, dataset.actions.shape[1:]).tolist()],
+    }  # fmt: skip
+    return dataset.replace(
+        actions=unit(dataset.actions),
+        next_actions=unit(dataset.next_actions),
+        metadata_json=json.dumps(metadata, sort_keys=True),
+    )

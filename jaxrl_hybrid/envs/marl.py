@@ -13,29 +13,14 @@ demonstrator: agent i steers to landmark i.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-
-@contextlib.contextmanager
-def _quiet_stdout():
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
+from jaxrl_hybrid.envs.quiet import quiet_fd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +36,7 @@ class MPE:
     """A JaxMARL MPE env with discrete actions (0 stay, 1 left, 2 right, 3 down, 4 up)."""
 
     def __init__(self, name: str = "MPE_simple_spread_v3", num_agents: int = 2, num_landmarks: int = 2, **kwargs):
-        with _quiet_stdout():  # jaxmarl's import prints about optional submodules (a package it imports
+        with quiet_fd(1):  # jaxmarl's import prints about optional submodules (a package it imports
             from jaxmarl import make  # swaps sys.stdout, so only the file descriptor can be muted)
 
         self.env = make(name, num_agents=num_agents, num_landmarks=num_landmarks, **kwargs)

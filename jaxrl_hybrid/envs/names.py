@@ -7,7 +7,7 @@ libraries' own registries at the locked versions.
 
 from __future__ import annotations
 
-BACKENDS = ("gymnax", "brax")
+BACKENDS = ("gymnax", "brax", "gymnasium")
 
 DEFAULT_ENV = "gymnax:Pendulum-v1"  # online runs that name no env
 
@@ -56,9 +56,32 @@ BRAX_IDS = (
 )
 
 
+# gymnasium envs stepped on the host (envs.gymnasium_env): its MuJoCo tasks, in which Minari's and
+# D4RL's datasets are recorded, and the classic Pendulum. Only envs whose whole state the host
+# env can save and restore are listed.
+GYMNASIUM_MUJOCO = (
+    "Ant",
+    "HalfCheetah",
+    "Hopper",
+    "Humanoid",
+    "HumanoidStandup",
+    "InvertedDoublePendulum",
+    "InvertedPendulum",
+    "Pusher",
+    "Reacher",
+    "Swimmer",
+    "Walker2d",
+)
+GYMNASIUM_IDS = ("Pendulum-v1", *(f"{n}-v{v}" for n in GYMNASIUM_MUJOCO for v in (5, 4)))
+
+
 def known_env_names() -> list[str]:
     """Every name `make_env` accepts."""
-    return [f"gymnax:{n}" for n in GYMNAX_IDS] + [f"brax:{n}" for n in BRAX_IDS]
+    return (
+        [f"gymnax:{n}" for n in GYMNAX_IDS]
+        + [f"brax:{n}" for n in BRAX_IDS]
+        + [f"gymnasium:{n}" for n in GYMNASIUM_IDS]
+    )
 
 
 def check_env_name(name: str, flag: str = "env") -> None:

@@ -37,6 +37,10 @@ def make_env(name: str, *, shift: str | None = None, side: str = "real", **overr
         from jaxrl_hybrid.envs import gymnax_env
 
         env: Env = gymnax_env.GymnaxEnv(env_id, overrides)
+    elif backend == "gymnasium":
+        from jaxrl_hybrid.envs import gymnasium_env
+
+        env = gymnasium_env.GymnasiumEnv(env_id, overrides)
     else:
         from jaxrl_hybrid.envs import brax_env
 

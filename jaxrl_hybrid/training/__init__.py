@@ -47,9 +47,9 @@ def make_program(config: TrainConfig, dataset=None) -> TrainProgram:
             from jaxrl_hybrid.data import load
 
             dataset = load(config.dataset)
-        # The data's own env wins; config.env, when set, must repeat it or name one for data
-        # that records none (there is no default env for offline data).
-        env, env_params = dataset_env(dataset, config.dataset or "the dataset", config.env)
+        # The data's own env, unless config.env overrides it (shapes checked); there is no
+        # default env for offline data.
+        dataset, env, env_params = dataset_env(dataset, config.dataset or "the dataset", config.env)
         return make_offline_program(make_agent(config, env.spec), dataset, env, env_params, config)
     if dataset is not None or config.dataset is not None:
         raise ValueError(f"online algorithm {config.algo!r} does not train on a dataset")

@@ -101,6 +101,8 @@ class FinetuneConfig:
     normalised by the offline data's statistics, offline and online alike: the agent
     normalises inside `act` and `update` (`NormalizedAgent`), both buffers stay raw.
     `demo_episodes`: only the dataset's first N episodes are used, offline and online.
+    `env`: the env to fine-tune and evaluate in, for data that names none or to override the
+    recorded one (shapes checked; `training.offline.dataset_env`).
     """
 
     method: str = "wsrl"
@@ -125,6 +127,7 @@ class FinetuneConfig:
     moorl_offline_prob: float = 0.5
     dataset: str | None = None
     demo_episodes: int | None = None
+    env: str | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -359,7 +362,7 @@ def make_finetune_program(config: FinetuneConfig, dataset: Dataset) -> FinetuneP
     from jaxrl_hybrid.agents import AGENTS
     from jaxrl_hybrid.training.config import TrainConfig
 
-    env, env_params = dataset_env(dataset, config.dataset or "the dataset")
+    dataset, env, env_params = dataset_env(dataset, config.dataset or "the dataset", config.env)
     if config.demo_episodes is not None:
         dataset = first_episodes(dataset, config.demo_episodes, config.dataset or "the dataset")
     reward_scale = reward_scale_factor(dataset, config.resolved_reward_scale)

@@ -7,9 +7,11 @@ the dataset serves every vmapped seed: sampling is an index gather.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jax
+import numpy as np
 from flax import struct
 
 from jaxrl_hybrid.agents.common.extract import BestOfN
@@ -62,23 +64,52 @@ class NormalizedAgent:
         return self.agent.update(state, batch, key, hparams, *args)
 
 
-def dataset_env(dataset: Dataset, source: str = "the dataset", env: str | None = None) -> tuple[Env, Any]:
-    """The env (and dynamics) a dataset's metadata names, or `env` for a dataset that names
-    none; a clear error when there is neither, when they differ, or when the data does not fit
-    the env (observation or action shapes, action range)."""
+def dataset_env(dataset: Dataset, source: str = "the dataset", env: str | None = None) -> tuple[Dataset, Env, Any]:
+    """The env (and dynamics) a dataset's metadata names, and the dataset made to fit it.
+
+    `env` names the env for data that records none, or overrides the recorded one (the user
+    knows better: a D4RL file of a v2 task evaluated in gymnasium's v5); the recorded dynamics
+    then do not apply, and a note says so. Either way the data must fit the env (observation and
+    action shapes, action range): a clear error otherwise. Actions recorded in a gymnasium env's
+    own bounds are mapped onto the agents' [-1, 1] (`data.unit_actions`); data without reference
+    returns, evaluated in a D4RL locomotion task, takes D4RL's (`data.d4rl`).
+    """
+    import sys
+
+    from jaxrl_hybrid.data import unit_actions, unit_bounds
+    from jaxrl_hybrid.data.d4rl import d4rl_reference_returns
     from jaxrl_hybrid.data.dataset import check_env
     from jaxrl_hybrid.envs import make_env
+    from jaxrl_hybrid.envs.names import check_env_name
 
     meta = dataset.metadata
     recorded = meta.get("env")
-    if recorded and env and env != recorded:
-        raise ValueError(f"{source}: recorded in {recorded}, but the run asks for {env}")
-    name = recorded or env
+    name = env or recorded
     if not name:
         raise ValueError(f"{source}: metadata names no env ('env'); offline training evaluates in the data's env")
-    made, params = make_env(name, **(meta.get("dynamics") or {}))
+    dynamics = meta.get("dynamics") or {}
+    if recorded and env and env != recorded:
+        print(f"{source}: recorded in {recorded}; evaluating in {env} as asked (its shapes checked)", file=sys.stderr)
+        dynamics = {}
+    try:
+        check_env_name(name)
+    except ValueError as e:
+        raise ValueError(f"{source}: {e}; pass --env NAME, an env whose shapes match the data") from e
+    made, params = make_env(name, **dynamics)
+    bounds = meta.get("action_bounds")
+    native = getattr(made, "action_bounds", None)  # gymnasium envs: their own Box bounds
+    if bounds is not None and native is not None and not unit_bounds(bounds):
+        low, high = (np.broadcast_to(np.asarray(b, np.float64), (made.spec.action_dim,)) for b in bounds)
+        if not (np.allclose(low, native[0]) and np.allclose(high, native[1])):
+            raise ValueError(
+                f"{source}: actions were recorded in bounds {low.tolist()}..{high.tolist()}, but {name} acts in "
+                f"{np.asarray(native[0]).tolist()}..{np.asarray(native[1]).tolist()}"
+            )
+        dataset = unit_actions(dataset, (low, high))
+    if dataset_reference_returns(dataset) is None and (refs := d4rl_reference_returns(name)) is not None:
+        dataset = dataset.replace(metadata_json=json.dumps({**dataset.metadata, "reference_returns": refs}))
     check_env(dataset, made.spec, source)
-    return made, params
+    return dataset, made, params
 
 
 def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, config) -> TrainProgram:
