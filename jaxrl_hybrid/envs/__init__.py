@@ -26,7 +26,17 @@ __all__ = sorted([*_EXPORTS, "shifts"])
 def __getattr__(name: str):
     import importlib
 
-    if name in ("shifts", "core", "registry", "wrappers", "gymnax_env", "brax_env", "gymnasium_env", "names"):
+    if name in (
+        "shifts",
+        "core",
+        "registry",
+        "wrappers",
+        "gymnax_env",
+        "brax_env",
+        "gymnasium_env",
+        "mjx_env",
+        "names",
+    ):
         return importlib.import_module(f"jaxrl_hybrid.envs.{name}")
     if name not in _EXPORTS:
         raise AttributeError(f"module 'jaxrl_hybrid.envs' has no attribute {name!r}")

@@ -20,18 +20,17 @@ bit is lost in JAX's float32 default. Reset noise comes from gymnasium's own `re
 the seed drawn from the JAX key.
 
 Actions are the project's [-1, 1] convention, clipped and rescaled to the env's Box bounds on the
-host in float64 (`env_action`). The time
-limit is gymnasium's registered `max_episode_steps` (TimeLimit's truncation, counted in the
-state); steps after an episode ended leave its state unchanged and return reward 0 and a zero
-observation (evaluation scans run every episode to the time limit; training loops reset it). Other `gym.make` keyword arguments (`frame_skip`,
-`ctrl_cost_weight`, `reset_noise_scale`, ...) are static overrides of `make_env`, as a Minari
-dataset's env spec records them.
+host in float64 (`env_action`). The time limit is gymnasium's registered `max_episode_steps`
+(TimeLimit's truncation, counted in the state); steps after an episode ended leave its state
+unchanged and return reward 0 and a zero observation (training loops reset it first). Other
+`gym.make` keyword arguments (`frame_skip`, `ctrl_cost_weight`, `reset_noise_scale`, ...) are
+static overrides of `make_env`, as a Minari dataset's env spec records them.
 
 The gymnasium envs are a pool made when the env is made, one per local device (XLA's CPU devices
 call back concurrently), each used by one callback at a time: making a MuJoCo env inside a
 callback crashes the process (XLA's callback threads have too little stack for MuJoCo's model
-compiler). The step costs a Python call per env (about 0.1 to 0.5 ms for the MuJoCo locomotion tasks): this is
-the reference path; the `mjx:` backend runs the same models inside XLA.
+compiler). The step costs a Python call per env (about 0.1 to 0.5 ms for the MuJoCo locomotion
+tasks): this is the reference path; the `mjx:` backend runs the same models inside XLA.
 """
 
 from __future__ import annotations

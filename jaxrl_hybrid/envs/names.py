@@ -7,7 +7,7 @@ libraries' own registries at the locked versions.
 
 from __future__ import annotations
 
-BACKENDS = ("gymnax", "brax", "gymnasium")
+BACKENDS = ("gymnax", "brax", "gymnasium", "mjx")
 
 DEFAULT_ENV = "gymnax:Pendulum-v1"  # online runs that name no env
 
@@ -73,6 +73,8 @@ GYMNASIUM_MUJOCO = (
     "Walker2d",
 )
 GYMNASIUM_IDS = ("Pendulum-v1", *(f"{n}-v{v}" for n in GYMNASIUM_MUJOCO for v in (5, 4)))
+# gymnasium's MuJoCo models in MJX inside the compiled program (envs.mjx_env)
+MJX_IDS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
 
 
 def known_env_names() -> list[str]:
@@ -81,6 +83,7 @@ def known_env_names() -> list[str]:
         [f"gymnax:{n}" for n in GYMNAX_IDS]
         + [f"brax:{n}" for n in BRAX_IDS]
         + [f"gymnasium:{n}" for n in GYMNASIUM_IDS]
+        + [f"mjx:{n}" for n in MJX_IDS]
     )
 
 

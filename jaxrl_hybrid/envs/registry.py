@@ -41,6 +41,10 @@ def make_env(name: str, *, shift: str | None = None, side: str = "real", **overr
         from jaxrl_hybrid.envs import gymnasium_env
 
         env = gymnasium_env.GymnasiumEnv(env_id, overrides)
+    elif backend == "mjx":
+        from jaxrl_hybrid.envs import mjx_env
+
+        env = mjx_env.MjxEnv(env_id, overrides)
     else:
         from jaxrl_hybrid.envs import brax_env
 
