@@ -49,7 +49,7 @@ def record(args, env: dict) -> None:
         return
     cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", "dataset", "record", "--env", ENVS[0], "--dataset-id",
            DATASET_ID, "--policy", "medium", "--episodes", str(args.episodes), "--train-steps",
-           str(args.behaviour_steps), "--hidden-dims", "256", "256"]  # fmt: skip
+           str(args.behaviour_steps), "--hidden-dims", *map(str, args.behaviour_hidden_dims)]  # fmt: skip
     log(f"recording {DATASET_ID}: SAC {args.behaviour_steps} steps, {args.episodes} episodes")
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
 
@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-seeds", type=int, default=4)
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--eval-episodes", type=int, default=5)
-    parser.add_argument("--behaviour-steps", type=int, default=20_000)
+    parser.add_argument("--behaviour-steps", type=int, default=100_000)
+    parser.add_argument("--behaviour-hidden-dims", type=int, nargs="+", default=[64, 64])
     parser.add_argument("--episodes", type=int, default=20, help="recorded episodes (1,000 steps each)")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
@@ -101,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 def table(cells, seconds, data, data_score, args) -> str:
     lines = [
         "",
-        f"Data: `{DATASET_ID}`, {data.size:,} transitions ({data.num_episodes} episodes) of a SAC policy trained "
-        f"{args.behaviour_steps:,} steps in gymnasium's HalfCheetah-v5 (its medium snapshot), normalised score "
+        f"Data: `{DATASET_ID}`, {data.size:,} transitions ({data.num_episodes} episodes) of a "
+        f"{'x'.join(map(str, args.behaviour_hidden_dims))} SAC policy trained {args.behaviour_steps:,} steps in "
+        "gymnasium's HalfCheetah-v5 (its medium snapshot), normalised score "
         f"{data_score:.1f} (D4RL's reference returns). {args.updates:,} updates, {args.num_seeds} seeds, "
         f"{args.eval_episodes} deterministic 1,000-step episodes per seed; IQM [95% stratified-bootstrap CI] of "
         "the final normalised score; the same trained agents evaluated in each env. s = wall seconds of each "

@@ -98,7 +98,7 @@ def run_finetune(
     check_mc_discount("calql" if "calql" in (algo, config.method) else algo, hparams_one, dataset)
     hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_seeds, *jnp.shape(x))), hparams_one)
     keys = seed_keys(seed, num_seeds)
-    env_name = dataset.metadata.get("env")
+    env_name = config.env or dataset.metadata.get("env")  # --env overrides the recorded one
     refs = program.reference_returns
     record = {
         "finetune": config.to_dict(),
