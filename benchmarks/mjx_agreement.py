@@ -71,13 +71,7 @@ def mjx_runs(task: str, runs: list[dict], steps: int):
     env, params = make_env(f"mjx:{task}", max_steps_in_episode=steps + 1)
 
     def one(qpos, qvel, actions):
-        _, state = env.reset_to(qpos, qvel)
-
-        def step(state, a):
-            r = env.step(None, state, a, params)
-            return r.state, (r.obs, r.reward, r.terminated)
-
-        return jax.lax.scan(step, state, actions)[1]
+        return env.rollout(qpos, qvel, actions, params)
 
     qpos = jnp.asarray(np.stack([r["qpos"] for r in runs]), jnp.float32)
     qvel = jnp.asarray(np.stack([r["qvel"] for r in runs]), jnp.float32)

@@ -46,19 +46,9 @@ def _mjx(task: str, qpos, qvel, actions):
     """MJX from the same states under the same actions: one compiled, vmapped program."""
     from jaxrl_hybrid.envs import make_env
 
-    env, params = make_env(f"mjx:{task}")
-
-    def one(qpos, qvel, actions):
-        _, state = env.reset_to(qpos, qvel)
-
-        def step(state, a):
-            r = env.step(None, state, a, params)
-            return r.state, (r.obs, r.reward, r.terminated)
-
-        return jax.lax.scan(step, state, actions)[1]
-
+    env, _ = make_env(f"mjx:{task}")
     f32 = functools.partial(jnp.asarray, dtype=jnp.float32)
-    obs, rewards, terminated = jax.jit(jax.vmap(one))(f32(qpos), f32(qvel), f32(actions))
+    obs, rewards, terminated = jax.jit(jax.vmap(env.rollout))(f32(qpos), f32(qvel), f32(actions))
     ends = [int(np.argmax(t)) + 1 if t.any() else len(t) for t in np.asarray(terminated)]
     return env, np.asarray(obs), np.asarray(rewards), ends
 

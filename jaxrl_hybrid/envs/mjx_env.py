@@ -170,6 +170,18 @@ class MjxEnv(Env):
         data = self._mjx.forward(self.model, data)
         return self.observation(data), MjxState(data=data, time=jnp.zeros((), jnp.int32), done=jnp.zeros((), bool))
 
+    def rollout(self, qpos: jax.Array, qvel: jax.Array, actions: jax.Array, params: MjxParams | None = None):
+        """(observations, rewards, terminated) of the episode from `qpos`, `qvel` under the open-loop
+        `actions` (T, action_dim) in [-1, 1]: pure, vmappable (the agreement benchmark's and tests' form)."""
+        params = self.default_params if params is None else params
+        _, state = self.reset_to(qpos, qvel)
+
+        def step(state, action):
+            r = self.step(None, state, action, params)
+            return r.state, (r.obs, r.reward, r.terminated)
+
+        return jax.lax.scan(step, state, actions)[1]
+
     def reset(self, key: jax.Array, params: MjxParams) -> tuple[jax.Array, MjxState]:
         del params
         key_pos, key_vel = jax.random.split(key)
