@@ -41,10 +41,13 @@ def gymnasium_runs(task: str, starts: int, steps: int, policies=POLICIES):
     """Initial states, action sequences and gymnasium's trajectories (obs, rewards, end step)."""
     import gymnasium as gym
 
+    from jaxrl_hybrid.envs.quiet import mujoco_warnings
+
     runs = []
     for policy in policies:
         for s in range(starts):
-            env = gym.make(task, disable_env_checker=True)
+            with mujoco_warnings():  # not gymnasium's own asset warnings, nor MUJOCO_LOG.TXT in the cwd
+                env = gym.make(task, disable_env_checker=True)
             env.reset(seed=s)
             u = env.unwrapped
             qpos, qvel = u.data.qpos.copy(), u.data.qvel.copy()

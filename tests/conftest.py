@@ -42,3 +42,13 @@ def medium(policies):
     from jaxrl_hybrid.training.collect import collect
 
     return collect(policies, "medium", 10_000)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _mujoco_warnings_as_python_warnings():
+    """The tests' own `gym.make` MuJoCo envs too: MuJoCo's warnings as Python warnings, never a
+    MUJOCO_LOG.TXT written into the working directory (the repository)."""
+    from jaxrl_hybrid.envs.quiet import mujoco_warnings
+
+    with mujoco_warnings():
+        yield

@@ -238,3 +238,24 @@ def test_finetune_in_gymnasium_resumes_after_a_kill_with_identical_numbers(pendu
     assert main([*argv, "--out", str(second), "--resume"]) == 0
     assert (second / "metrics.jsonl").read_text() == (first / "metrics.jsonl").read_text()
     assert json.loads((second / "summary.json").read_text())["final_score"] == summary["final_score"]
+
+
+def test_mujoco_writes_no_log_into_the_working_directory(tmp_path, monkeypatch):
+    """Making HalfCheetah (whose XML MuJoCo 4 warns about) under MuJoCo's default handler, as in a
+    user's process, leaves the working directory empty; other MuJoCo warnings become Python ones."""
+    import mujoco
+
+    from jaxrl_hybrid.envs import make_env
+    from jaxrl_hybrid.envs.quiet import mujoco_warnings
+
+    monkeypatch.chdir(tmp_path)
+    previous = mujoco.get_mju_user_warning()
+    mujoco.set_mju_user_warning(None)
+    try:
+        make_env("gymnasium:HalfCheetah-v5")
+        make_env("mjx:HalfCheetah-v5")
+        with mujoco_warnings(), pytest.warns(RuntimeWarning, match="MuJoCo: something else"):
+            mujoco.get_mju_user_warning()("something else")
+    finally:
+        mujoco.set_mju_user_warning(previous)
+    assert list(tmp_path.iterdir()) == []

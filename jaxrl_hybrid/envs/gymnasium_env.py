@@ -45,7 +45,7 @@ import numpy as np
 from flax import struct
 
 from jaxrl_hybrid.envs.core import Env, StepResult
-from jaxrl_hybrid.envs.quiet import quiet_fd
+from jaxrl_hybrid.envs.quiet import mujoco_warnings
 from jaxrl_hybrid.types import EnvSpec
 
 # gym.make keyword arguments that are not dynamics (recorded in Minari env specs, ignored here)
@@ -72,7 +72,7 @@ class _Host:
     def __init__(self, env_id: str, kwargs: dict[str, Any]):
         import gymnasium as gym
 
-        with quiet_fd(2):  # MuJoCo's compiler warns about gymnasium's own XML (HalfCheetah's settotalmass)
+        with mujoco_warnings():  # not HalfCheetah's settotalmass deprecation, nor MUJOCO_LOG.TXT in the cwd
             self.env = gym.make(env_id, disable_env_checker=True, **kwargs).unwrapped
         self.mujoco = hasattr(self.env, "model") and hasattr(self.env, "data")
         if self.mujoco:

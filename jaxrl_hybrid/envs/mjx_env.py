@@ -35,7 +35,7 @@ import numpy as np
 from flax import struct
 
 from jaxrl_hybrid.envs.core import Env, StepResult
-from jaxrl_hybrid.envs.quiet import quiet_fd
+from jaxrl_hybrid.envs.quiet import mujoco_warnings, quiet_fd
 from jaxrl_hybrid.types import EnvSpec
 
 
@@ -102,7 +102,7 @@ class MjxEnv(Env):
         self.task = dataclasses.replace(TASKS[env_id], **task_fields)
         self.env_id = env_id
         try:
-            with quiet_fd(2):  # MuJoCo's compiler warns about gymnasium's own XML (HalfCheetah's settotalmass)
+            with mujoco_warnings():  # not HalfCheetah's settotalmass deprecation, nor MUJOCO_LOG.TXT in the cwd
                 host = gym.make(env_id, disable_env_checker=True, **overrides).unwrapped
         except TypeError as e:
             raise ValueError(f"mjx:{env_id}: bad env argument ({e}); overrides were {overrides}") from e

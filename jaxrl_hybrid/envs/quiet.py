@@ -24,3 +24,30 @@ def quiet_fd(fd: int = 1):
             stream.flush()
             os.dup2(saved, fd)
             os.close(saved)
+
+
+# MuJoCo warnings about gymnasium's own XML assets, which no user can act on
+ASSET_WARNINGS = ("compiler attribute 'settotalmass' is deprecated",)
+
+
+@contextlib.contextmanager
+def mujoco_warnings():
+    """Inside the block MuJoCo's warnings become Python `RuntimeWarning`s, except those about
+    gymnasium's own assets (`ASSET_WARNINGS`), which are dropped. MuJoCo's default handler prints
+    them to stderr and appends them to MUJOCO_LOG.TXT in the working directory, a file in the
+    user's folder on every run."""
+    import warnings
+
+    import mujoco
+
+    previous = mujoco.get_mju_user_warning()
+
+    def forward(message: str) -> None:
+        if not any(known in message for known in ASSET_WARNINGS):
+            warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+    mujoco.set_mju_user_warning(forward)
+    try:
+        yield
+    finally:
+        mujoco.set_mju_user_warning(previous)

@@ -38,7 +38,10 @@ def _gym_env(env_name: str):
     from jaxrl_hybrid.envs.names import check_env_name
 
     check_env_name(env_name, "--env")
-    return gym.make(env_id)
+    from jaxrl_hybrid.envs.quiet import mujoco_warnings
+
+    with mujoco_warnings():
+        return gym.make(env_id)
 
 
 def trained_policy(env_name: str, kind: str, config, seed: int, stream: TextIO | None):
