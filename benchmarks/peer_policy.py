@@ -58,7 +58,7 @@ def score(policy_path: str, data_path: str, episodes: int, seed: int) -> dict:
     from jaxrl_hybrid.training.offline import dataset_env
 
     dataset = load(data_path)
-    env, env_params = dataset_env(dataset, data_path)
+    dataset, env, env_params = dataset_env(dataset, data_path)
     params, act = load_policy(policy_path)
     run = jax.jit(lambda key: evaluate(key, env, env_params, lambda obs, _: act(params, obs), episodes))
     returns = np.asarray(run(jax.random.PRNGKey(seed)))

@@ -53,7 +53,7 @@ def _score(dataset, returns):
 
 
 def test_doing_nothing_stays_below_every_threshold(medium):
-    env, params = dataset_env(medium)
+    _, env, params = dataset_env(medium)
     zero = lambda obs, key: jnp.zeros((obs.shape[0], 1))
     returns = jax.jit(lambda k: evaluate(k, env, params, zero, NUM_SEEDS * EVAL_EPISODES))(jax.random.PRNGKey(7))
     data_score = float(_score(medium, episode_returns(medium).mean()))
@@ -91,7 +91,7 @@ def test_offline_agent_learns_from_medium_data_and_a_4_seed_run_is_deterministic
     if algo in ("cql", "calql"):
         assert np.all(np.asarray(final_metrics["cql_gap"]) > 0)  # data actions are not the lse's maximum
     seed0 = jax.tree.map(lambda x: x[0], final.agent_state)
-    agent = make_agent(config, dataset_env(medium)[0].spec)
+    agent = make_agent(config, dataset_env(medium)[1].spec)
     action = agent.act(seed0, jnp.asarray(medium.observations[:8]), jax.random.PRNGKey(1), False, hparams)
     assert action.shape == (8, 1) and np.all(np.abs(np.asarray(action)) <= 1.0)
 
@@ -108,7 +108,7 @@ def test_every_offline_agent_accepts_every_critic_loss(algo, medium):
     """Shapes and dtypes of one update for each scalar-target --critic-loss (traced, not compiled:
     cheap); C51, whose target is a distribution, is refused by name."""
     cls = OFFLINE_AGENTS[algo]
-    env, _ = dataset_env(medium)
+    _, env, _ = dataset_env(medium)
     has_loss = "critic_loss" in {f.name for f in dataclasses.fields(cls.Config)}
     # ARSQ's Q is a sum of a value and advantages: regression only (`critic_loss_kinds`)
     kinds = getattr(cls, "critic_loss_kinds", SCALAR_TARGET_KINDS) if has_loss else [None]
