@@ -90,9 +90,10 @@ CLI_FLAGS = ["--train-steps", "4000", "--snapshot-every", "250", "--hidden-dims"
              "--learning-rate", "1e-3", "--num-snapshot-episodes", "10", "--num-reference-episodes", "8"]  # fmt: skip
 
 
-def toy_pendulum_dataset(n=400, seed=0):
-    """Random Pendulum-shaped transitions whose metadata names the env and reference returns
-    (for plumbing tests: nothing learns from it)."""
+def toy_pendulum_dataset(n=400, seed=0, env="gymnax:Pendulum-v1"):
+    """Random Pendulum-shaped transitions whose metadata names the env (gymnax's Pendulum, or
+    gymnasium's: the same observations and [-1, 1] actions) and reference returns (for plumbing
+    tests: nothing learns from it)."""
     import numpy as np
 
     from jaxrl_hybrid.data import from_arrays
@@ -101,7 +102,7 @@ def toy_pendulum_dataset(n=400, seed=0):
     obs = rng.normal(size=(n, 3)).astype(np.float32)
     timeouts = np.zeros(n, bool)
     timeouts[199::200] = True
-    meta = {"env": "gymnax:Pendulum-v1", "reference_returns": {"random": -1200.0, "expert": -150.0}}
+    meta = {"env": env, "reference_returns": {"random": -1200.0, "expert": -150.0}}
     return from_arrays(
         obs, rng.uniform(-1, 1, (n, 1)), -rng.uniform(0, 10, n), obs, np.zeros(n, bool), timeouts, metadata=meta
     )

@@ -1,7 +1,8 @@
 """Users' real data (issue 25): gymnasium envs stepped on the host inside the compiled program,
 Minari datasets recorded with Minari's DataCollector and loaded by id, their env spec and reference
 scores read from the metadata, D4RL's reference returns for D4RL-layout files, offline training,
-evaluation and fine-tuning (with kill and resume) in gymnasium."""
+evaluation in gymnasium. Host-stepped fine-tuning, killed and resumed with identical numbers, is
+tests/test_cli_finetune.py's run (its dataset names gymnasium's Pendulum)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ import numpy as np
 import pytest
 
 from jaxrl_hybrid.cli.main import main
-
-pytestmark = pytest.mark.xdist_group("gymnasium")
 
 
 def swing_up(noise: float):
@@ -207,37 +206,6 @@ def test_cli_trains_iql_and_td3bc_on_minari_data_and_evaluates_in_gymnasium(pend
         final = np.asarray(summary["final_return"])
         d4rl = 100 * (final + 280.178953) / (12135.0 + 280.178953)  # D4RL's HalfCheetah random / expert returns
         np.testing.assert_allclose(summary["normalized"]["final_score"], d4rl, rtol=1e-5)
-
-
-@pytest.mark.slow
-def test_finetune_in_gymnasium_resumes_after_a_kill_with_identical_numbers(pendulum_id, tmp_path, capsys, monkeypatch):
-    from jaxrl_hybrid.experiment.record import Recorder
-
-    argv = ["finetune", "--algo", "wsrl", "--dataset", pendulum_id, "--num-seeds", "2", "--pretrain-updates", "100",
-            "--pretrain-eval-every", "100", "--online-steps", "400", "--eval-every", "100", "--warmup-steps", "200",
-            "--hidden-dims", "16", "16", "--batch-size", "32", "--online-batch-size", "32", "--num-actions", "2",
-            "--buffer-size", "1000", "--num-eval-episodes", "2", "--checkpoint-every", "1"]  # fmt: skip
-    first = tmp_path / "first"
-    assert main([*argv, "--out", str(first)]) == 0
-    summary = json.loads((first / "summary.json").read_text())
-    assert json.loads((first / "config.json").read_text())["env"] == "gymnasium:Pendulum-v1"
-
-    real = Recorder.log_chunk
-
-    def crash(self, step, returns, metrics=None, **kw):  # after the line is written, as a kill would
-        real(self, step, returns, metrics, **kw)
-        crash.calls += 1
-        if crash.armed and crash.calls == 3:
-            raise KeyboardInterrupt("killed")
-
-    crash.calls, crash.armed = 0, True
-    monkeypatch.setattr(Recorder, "log_chunk", crash)
-    second = tmp_path / "second"
-    assert main([*argv, "--out", str(second)]) == 130
-    crash.armed = False
-    assert main([*argv, "--out", str(second), "--resume"]) == 0
-    assert (second / "metrics.jsonl").read_text() == (first / "metrics.jsonl").read_text()
-    assert json.loads((second / "summary.json").read_text())["final_score"] == summary["final_score"]
 
 
 def test_mujoco_writes_no_log_into_the_working_directory(tmp_path, monkeypatch):

@@ -162,6 +162,18 @@ class MjxEnv(Env):
             ok &= jnp.all((t.healthy_state_range[0] < state) & (state < t.healthy_state_range[1]))
         return ok
 
+    def reward_and_termination(self, x_before, data, ctrl) -> tuple[jax.Array, jax.Array]:
+        """gymnasium's reward and `terminated` after a step from x position `x_before` to `data`
+        under controls `ctrl` (any object with `qpos`, `qvel`: MJX's data or MuJoCo's)."""
+        t = self.task
+        x_velocity = (data.qpos[0] - x_before) / self.dt
+        healthy = self.healthy(data)
+        reward = t.forward_reward_weight * x_velocity - t.ctrl_cost_weight * jnp.sum(jnp.square(ctrl))
+        if t.healthy_reward:
+            reward = reward + t.healthy_reward * healthy
+        ends = t.healthy_z_range or t.healthy_angle_range or t.healthy_state_range
+        return reward, (~healthy if ends else jnp.asarray(False))
+
     # -- the API ------------------------------------------------------------------------------------
 
     def reset_to(self, qpos: jax.Array, qvel: jax.Array) -> tuple[jax.Array, MjxState]:
@@ -195,19 +207,13 @@ class MjxEnv(Env):
 
     def step(self, key: jax.Array, state: MjxState, action: jax.Array, params: MjxParams) -> StepResult:
         del key  # MuJoCo's dynamics are deterministic
-        t = self.task
         unit = jnp.clip(action.astype(jnp.float32), -1.0, 1.0)
         ctrl = jnp.asarray(self.low) + 0.5 * (unit + 1.0) * (jnp.asarray(self.high) - jnp.asarray(self.low))
         data = state.data.replace(ctrl=ctrl)
         x_before = data.qpos[0]
         data = jax.lax.fori_loop(0, self.frame_skip, lambda _, d: self._mjx.step(self.model, d), data)
-        x_velocity = (data.qpos[0] - x_before) / self.dt
-        healthy = self.healthy(data)
-        reward = t.forward_reward_weight * x_velocity - t.ctrl_cost_weight * jnp.sum(jnp.square(ctrl))
-        if t.healthy_reward:
-            reward = reward + t.healthy_reward * healthy
-        terminated = ~healthy if (t.healthy_z_range or t.healthy_angle_range or t.healthy_state_range) else False
-        terminated = jnp.asarray(terminated) & ~state.done
+        reward, terminated = self.reward_and_termination(x_before, data, ctrl)
+        terminated = terminated & ~state.done
         time = jnp.where(state.done, state.time, state.time + 1)
         truncated = (time >= params.max_steps_in_episode) & ~terminated & ~state.done
         data = jax.tree.map(lambda old, new: jnp.where(state.done, old, new), state.data, data)
