@@ -105,8 +105,8 @@ def test_offline_program_on_gymnasium_data_evaluates_in_mjx(tmp_path):
     chunk (updates, then evaluation in MJX) traces, scored by D4RL's Hopper references. Traced, not
     compiled: an MJX program compiles in 20-90 s on a CPU (CI time). The run itself, end to end:
     `jaxrl-hybrid train --algo td3bc --dataset t/hopper/random-v0 --env mjx:Hopper-v5 --updates 100
-    --eval-every 100 --num-seeds 2 --num-eval-episodes 2 --hidden-dims 16 16` (returns 20-60, the
-    Hopper falls) and experiments/mujoco_small/ (HalfCheetah, 20,000 updates, 4 seeds)."""
+    --eval-every 100 --num-seeds 2 --num-eval-episodes 2 --hidden-dims 16 16` (it ran as a test until
+    the suite's time moved it here) and experiments/mujoco_small/ (HalfCheetah, 20,000 updates)."""
     from jaxrl_hybrid.agents import TD3BCConfig
     from jaxrl_hybrid.data import load
     from jaxrl_hybrid.training import TrainConfig, make_program
