@@ -160,7 +160,9 @@ def _episode_slices(dataset: Dataset) -> list[slice]:
     return [slice(int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
 
 
-def _dataset_id_for(path: Path, dataset_id: str | None) -> str:
+def dataset_id_for(path: Path, dataset_id: str | None) -> str:
+    """The Minari id of a dataset saved at `path` (`dataset_id`, else `path` under the Minari data
+    path, else its folder name), checked by Minari's own parser: a malformed id is a ValueError."""
     from minari.dataset.minari_dataset import parse_dataset_id
 
     if dataset_id is None:
@@ -197,7 +199,7 @@ def save_minari(
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: already exists; pass overwrite=True (--overwrite) to replace it")
-    dataset_id = _dataset_id_for(path, dataset_id)
+    dataset_id = dataset_id_for(path, dataset_id)
     obs = np.asarray(dataset.observations)
     next_obs = np.asarray(dataset.next_observations)
     actions = np.asarray(dataset.actions)

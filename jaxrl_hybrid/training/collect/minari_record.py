@@ -88,12 +88,12 @@ def record_minari(
     import minari
 
     from jaxrl_hybrid.data.d4rl import d4rl_reference_returns
-    from jaxrl_hybrid.data.minari_io import _dataset_id_for, minari_path, minari_root
+    from jaxrl_hybrid.data.minari_io import dataset_id_for, minari_path, minari_root
 
     if num_episodes < 1:
         raise ValueError(f"--episodes {num_episodes}: expected at least 1")
     final = minari_path(dataset_id)
-    _dataset_id_for(final, dataset_id)  # a malformed id fails before anything runs
+    dataset_id_for(final, dataset_id)  # a malformed id fails before anything runs
     if final.exists() and not overwrite:
         raise FileExistsError(f"{final}: Minari dataset {dataset_id} already exists; pass --overwrite to replace it")
     env = _gym_env(env_name)
