@@ -175,6 +175,7 @@ def test_sampled_decoding_is_the_boltzmann_policy_of_the_joint_q():
     assert np.abs(freq - probs).max() < 0.015, np.abs(freq - probs).max()
 
 
+@pytest.mark.slow
 def test_arsq_agent_acts_in_bounds_updates_and_ranks_best_of_n_by_its_own_q():
     agent = ARSQ(ARSQConfig(hidden_dims=(16, 16)), SPEC2)
     state = agent.init(jax.random.PRNGKey(0))

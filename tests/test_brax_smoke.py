@@ -3,10 +3,12 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxrl_hybrid.envs import make_pair
 
 
+@pytest.mark.slow
 def test_brax_hopper_gravity_shift_runs_and_differs():
     pair = make_pair("hopper-high-gravity")
     env = pair.env  # without AutoReset: its reset branch doubles the compile

@@ -8,6 +8,7 @@ from helpers import seed_keys, tiny_ppo, tiny_sac
 from jaxrl_hybrid.training import make_train
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make_config", [tiny_sac, tiny_ppo], ids=["sac", "ppo"])
 def test_seed_of_vmapped_run_matches_seed_alone(make_config):
     """Same config and seeds, run twice: identical numbers (TD3 runs the same off-policy loop

@@ -5,9 +5,11 @@ test_experiment_stop_regressing)."""
 
 import json
 
+import pytest
 from helpers import load_script
 
 
+@pytest.mark.slow
 def test_qstar_puzzle_toy_run_writes_its_table_and_reuses_the_network(tmp_path, monkeypatch):
     qp = load_script("experiments/qstar_puzzle/run.py", "qstar_puzzle_run")
     readme = tmp_path / "README.md"

@@ -42,6 +42,7 @@ def test_best_of_n_refuses_an_agent_without_a_critic():
         BestOfN(cls(cls.Config(hidden_dims=(8,)), SPEC), 4)
 
 
+@pytest.mark.slow
 def test_offline_program_evaluates_the_extracted_policy():
     """Training is the same; only the evaluated policy changes (and the normaliser wraps it)."""
     dataset = toy_pendulum_dataset(600)

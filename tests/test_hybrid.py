@@ -99,6 +99,7 @@ def _check_weights_and_penalty(gap):
     np.testing.assert_allclose(penalty, 0.5 * (lse - q[:, :n_real].mean(1)), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_h2o_runs_end_to_end_and_is_deterministic():
     """The discriminator variant runs (the model variant's pieces are checked above and its
     program is traced below): two seeds, twice, bit-identical."""

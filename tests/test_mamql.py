@@ -77,6 +77,7 @@ def test_recovered_rewards_are_q_of_the_joint_action_minus_the_discounted_next_v
             np.testing.assert_allclose(got[b, i], want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_mamql_imitates_joint_demonstrations_and_recovers_each_agents_reward(env):
     demos = transitions(jax.jit(lambda k: rollout_episodes(env, spread_expert(env), k, 200))(jax.random.PRNGKey(0)))
     agent = MAMQL(MAMQLConfig(updates=3000), env.spec)

@@ -143,6 +143,7 @@ def _history(folder):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
 
 
+@pytest.mark.slow
 def test_meta_train_is_deterministic_and_resumes_to_the_same_numbers(tmp_path):
     config = tiny_meta()
     a = tmp_path / "a"
@@ -177,6 +178,7 @@ def test_meta_train_is_deterministic_and_resumes_to_the_same_numbers(tmp_path):
         assert np.abs(fa["w_x"]).max() > 0  # the ES moved its mean off the all-zero start
 
 
+@pytest.mark.slow
 def test_meta_train_on_two_devices_repeats_the_one_device_numbers(tmp_path):
     """Population 4 x 2 seeds = 2 blocks of 4 inner runs: one device here (in-process), one
     block per device in a 2-device subprocess; history and learned objective byte-identical."""
@@ -187,7 +189,10 @@ def test_meta_train_on_two_devices_repeats_the_one_device_numbers(tmp_path):
     train = ["meta-train", "--objective", "lpo", "--generations", "2", "--population", "4", "--num-seeds", "2",
              "--hidden", "4", "--total-steps", "512", "--num-steps", "64", "--num-eval-episodes", "1"]  # fmt: skip
     assert main([*train, "--out", str(tmp_path / "one")]) == 0
-    env = {k: v for k, v in os.environ.items() if k not in ("JAXRL_HOST_DEVICES", "XLA_FLAGS")}
+    env = {k: v for k, v in os.environ.items() if k != "JAXRL_HOST_DEVICES"}
+    # this session's compiler flags (tests/conftest.py), less any device count: --host-devices sets it
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    env["XLA_FLAGS"] = " ".join(f for f in flags if not f.startswith("--xla_force_host_platform_device_count"))
     env["JAX_COMPILATION_CACHE_DIR"] = str(jax.config.jax_compilation_cache_dir)
     cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", *train, "--out", str(tmp_path / "two"), "--host-devices", "2"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
@@ -198,6 +203,7 @@ def test_meta_train_on_two_devices_repeats_the_one_device_numbers(tmp_path):
     assert [(x["block_size"], x["devices"]) for x in layouts] == [(4, 1), (4, 2)]
 
 
+@pytest.mark.slow
 def test_cli_meta_train_then_meta_eval_on_a_held_out_env(tmp_path, capsys):
     """TA-LPG here (LPO runs through the CLI in the two-device test, TA-LPO in the resume test)."""
     out = tmp_path / "meta"
@@ -318,15 +324,17 @@ def test_lpg_agent_follows_the_rule_targets():
     params = rule.init_params()
     params["pi_b"] = jnp.ones(1)
     hparams = default_hparams(ent_coef=0.0, y_coef=0.0, lr=1e-2).replace(objective=params)
-    new, metrics = agent.update(state, rollout, jax.random.PRNGKey(3), hparams, total_updates=10)
+    update = jax.jit(lambda s, r, k, h: agent.update(s, r, k, h, total_updates=10))  # one compile, not op by op
+    new, metrics = update(state, rollout, jax.random.PRNGKey(3), hparams)
     new_log_p = jax.nn.log_softmax(agent.actor.apply(new.model.params["actor"], obs))
     new_log_prob = jnp.take_along_axis(new_log_p, action[..., None], -1)[..., 0]
     assert float(metrics["pi_hat"]) == pytest.approx(1.0)
     assert float(new_log_prob.mean()) > float(log_prob.mean())
     with pytest.raises(ValueError, match="total_updates"):
-        agent.update(state, rollout, jax.random.PRNGKey(3), hparams)
+        jax.eval_shape(agent.update, state, rollout, jax.random.PRNGKey(3), hparams)
 
 
+@pytest.mark.slow
 def test_es_raises_mean_population_fitness_over_ppo_sized_runs():
     """The whole meta-training stack on a tiny RL task: LPG rules from the all-zero rule (which
     teaches nothing) on CartPole, population 32 x 2 seeds x 16k steps, 8 generations, seeded.

@@ -151,8 +151,8 @@ def test_reward_model_beats_chance_on_held_out_pairs_and_degrades_gracefully_wit
     path = save_reward_model(models[0.0], tmp_path / "r.msgpack", {"note": "x"})
     back, meta = load_reward_model(path)
     assert meta == {"note": "x"}
-    np.testing.assert_array_equal(np.asarray(predict_reward(back, medium.observations[:50], medium.actions[:50])),
-                                  learned[:50])  # fmt: skip
+    # (the same rows: a different batch size is another program, whose last bits may differ)
+    np.testing.assert_array_equal(np.asarray(predict_reward(back, medium.observations, medium.actions)), learned)
     relabelled = relabel(medium, lambda o, a: predict_reward(back, o, a), {"file": str(path)})
     np.testing.assert_allclose(np.asarray(relabelled.rewards), learned, rtol=1e-6)
     assert relabelled.metadata["reward_model"] == {"file": str(path)}
