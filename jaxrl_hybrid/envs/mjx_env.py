@@ -196,6 +196,10 @@ class MjxEnv(Env):
 
     def reset(self, key: jax.Array, params: MjxParams) -> tuple[jax.Array, MjxState]:
         del params
+        return self.reset_to(*self.initial_qpos_qvel(key))
+
+    def initial_qpos_qvel(self, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """The start `reset` draws from `key`: gymnasium's reset noise around its initial state."""
         key_pos, key_vel = jax.random.split(key)
         scale = self.task.reset_noise_scale
         qpos = self.init_qpos + jax.random.uniform(key_pos, self.init_qpos.shape, minval=-scale, maxval=scale)
@@ -203,7 +207,7 @@ class MjxEnv(Env):
             qvel = self.init_qvel + scale * jax.random.normal(key_vel, self.init_qvel.shape)
         else:
             qvel = self.init_qvel + jax.random.uniform(key_vel, self.init_qvel.shape, minval=-scale, maxval=scale)
-        return self.reset_to(qpos, qvel)
+        return qpos, qvel
 
     def step(self, key: jax.Array, state: MjxState, action: jax.Array, params: MjxParams) -> StepResult:
         del key  # MuJoCo's dynamics are deterministic
