@@ -1,6 +1,7 @@
-"""The default experiment's script (`make run`) end to end, at toy scale: every arm of both presets runs,
-the report holds each method's row and the critics' Q against the data's Monte-Carlo returns, and a
-failing run leaves the previous report untouched."""
+"""The default experiment's script (`make run`) end to end, at toy scale: Cal-QL and both WSRL arms
+run and report, with the critics' Q against the data's Monte-Carlo returns; the SAC and CQL arms'
+configurations are checked on a rerun that fails part-way (their programs run in
+tests/test_finetune_parts.py), and that failure leaves the previous report untouched."""
 
 import json
 from pathlib import Path
@@ -16,7 +17,7 @@ def o2o(monkeypatch):
     monkeypatch.setattr(module, "DATA_SETTINGS", {**module.DATA_SETTINGS, "size": 1000, "behaviour": behaviour})
     monkeypatch.setattr(module, "AGENT", {**module.AGENT, "hidden_dims": (16, 16)})
     monkeypatch.setattr(module, "SAC_WARMUP", 100)
-    arms = ("calql", "wsrl", "wsrl_no_warmup", "sac", "cql")
+    arms = ("calql", "wsrl", "wsrl_no_warmup")  # WSRL restores Cal-QL's pretrained agents
     monkeypatch.setattr(module, "PRESETS", {"quick": module.Preset(2, 100, 300, 100, 100, arms)})
     return module
 
@@ -27,8 +28,8 @@ def test_every_arm_reports_and_a_failure_keeps_the_old_report(o2o, tmp_path, mon
     out, data = tmp_path / "default", tmp_path / "data"
     assert o2o.main(["--out", str(out), "--data-dir", str(data)]) == 0
     report = (out / "report.md").read_text()
-    for label in o2o.LABELS.values():
-        assert f"| {label} | 2 |" in report
+    for arm in ("calql", "wsrl", "wsrl_no_warmup"):
+        assert f"| {o2o.LABELS[arm]} | 2 |" in report
     assert "MC return of the data" in report and (out / "learning_curves.png").exists()
     calql = json.loads((out / "calql" / "summary.json").read_text())
     wsrl = json.loads((out / "wsrl" / "summary.json").read_text())
@@ -38,12 +39,14 @@ def test_every_arm_reports_and_a_failure_keeps_the_old_report(o2o, tmp_path, mon
     assert wsrl["warmup_steps"] == 100 and no_warmup["warmup_steps"] == 0
 
     # A rerun that fails part-way leaves the finished report and its run folders as they were. The
-    # first arm stands in for a run that wrote part of its folder (no retraining: CI time), then the
-    # preset's unknown second arm fails the script.
+    # SAC and CQL arms stand in for runs that wrote part of their folders (no training: CI time; the
+    # configurations they are given are checked), then the preset's unknown last arm fails the script.
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    o2o.PRESETS["quick"] = o2o.Preset(2, 100, 300, 100, 100, ("calql", "unknown-arm"))
+    o2o.PRESETS["quick"] = o2o.Preset(2, 100, 300, 100, 100, ("calql", "sac", "cql", "unknown-arm"))
+    configs = {}
 
     def partial_run(config, out, **kw):
+        configs[config.method] = config
         (Path(out) / "checkpoints").mkdir(parents=True)
         (Path(out) / "metrics.jsonl").write_text('{"step": 0}\n')
         return {"out": out, "wall_time_s": 0.0}
@@ -52,3 +55,6 @@ def test_every_arm_reports_and_a_failure_keeps_the_old_report(o2o, tmp_path, mon
     with pytest.raises(ValueError, match="unknown-arm"):
         o2o.main(["--out", str(out), "--data-dir", str(data)])
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert (configs["sac"].pretrain_updates, configs["sac"].warmup_steps) == (0, o2o.SAC_WARMUP)
+    assert type(configs["sac"].agent).__name__ == "SACConfig" and configs["cql"].pretrain_updates == 100
+    assert type(configs["cql"].agent).__name__ == "CQLConfig" and configs["cql"].agent.num_actions == o2o.NUM_ACTIONS
