@@ -20,7 +20,9 @@ TINY = ["--num-seeds", "2", "--online-steps", "400", "--eval-every", "100", "--w
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):
     # gymnasium's Pendulum, stepped on the host: the interrupt-and-resume test below is also the
-    # host-stepped fine-tuning's (issue 25); gymnax's is fine-tuned in tests/test_finetune*.py.
+    # host-stepped fine-tuning's (issue 25); gymnax's is fine-tuned in tests/test_finetune*.py. (A
+    # separate, smaller host-stepped test measured dearer in the suite than this one: programs with
+    # host callbacks never come from the compilation cache, so each run compiles in full.)
     path = tmp_path_factory.mktemp("data") / "toy.hdf5"
     save(toy_pendulum_dataset(env="gymnasium:Pendulum-v1"), path)
     return str(path)
