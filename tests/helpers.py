@@ -141,3 +141,14 @@ def heavy_pole_real_data(n=600, seed=0, dynamics=None):
     }
     done = np.ones(n, bool)
     return from_arrays(obs, action, reward, next_obs, ~done, done, metadata=meta)
+
+
+def subprocess_env(drop=(), **extra) -> dict:
+    """The test process's environment (CPU, its XLA flags) without the variables in `drop`, with
+    `extra`, and its compilation cache: for CLI subprocesses whose numbers are compared with it."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in drop} | extra
+    env["JAX_COMPILATION_CACHE_DIR"] = str(jax.config.jax_compilation_cache_dir)
+    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "1"
+    return env

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import subprocess_env
 
 from jaxrl_hybrid.cli.main import main
 from jaxrl_hybrid.engine.core import first_divergence, plan_layout
@@ -50,16 +51,6 @@ ARGS = [
 
 def cli(*extra) -> list[str]:
     return [sys.executable, "-m", "jaxrl_hybrid.cli.main", *ARGS, *extra]
-
-
-def subprocess_env(**extra) -> dict:
-    """The test process's environment (CPU, no fast math) plus its compilation cache."""
-    import jax
-
-    env = dict(os.environ, **extra)
-    env["JAX_COMPILATION_CACHE_DIR"] = str(jax.config.jax_compilation_cache_dir)
-    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "1"
-    return env
 
 
 def lines(folder: Path) -> list[dict]:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 
 import pytest
+from helpers import subprocess_env
 
 from jaxrl_hybrid.cli.main import main
 
@@ -40,12 +41,9 @@ _CHILD = (
 
 
 def _cli(extra, **kw):
-    import jax
-
     cmd = [sys.executable, "-c", _CHILD, *extra]
     # The test session's compilation cache: the reference run's compile serves every subprocess.
-    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": jax.config.jax_compilation_cache_dir}
-    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "1"
+    env = subprocess_env()
     return subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, **kw)
 
 

@@ -6,12 +6,12 @@ default block is 4 runs on CPU, so 16 runs are 4 blocks: 4 devices get one each.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 
 import pytest
+from helpers import subprocess_env
 
 pytestmark = pytest.mark.xdist_group("layout")
 
@@ -28,12 +28,9 @@ def _numbers(folder):
 
 
 def _subprocess_run(out, *extra, prefix=()):
-    import jax
-
     # What a user's shell has: no XLA flags, no pool size, the CLI's own device count. The
     # test session's compilation cache is shared (hits only where the executables are the same).
-    env = {k: v for k, v in os.environ.items() if k not in ("JAXRL_HOST_DEVICES", "NPROC", "XLA_FLAGS")}
-    env["JAX_COMPILATION_CACHE_DIR"] = str(jax.config.jax_compilation_cache_dir)
+    env = subprocess_env(drop=("JAXRL_HOST_DEVICES", "NPROC", "XLA_FLAGS"))
     cmd = [*prefix, sys.executable, "-m", "jaxrl_hybrid.cli.main", *ARGS, "--out", str(out), *extra]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

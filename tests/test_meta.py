@@ -182,18 +182,15 @@ def test_meta_train_is_deterministic_and_resumes_to_the_same_numbers(tmp_path):
 def test_meta_train_on_two_devices_repeats_the_one_device_numbers(tmp_path):
     """Population 4 x 2 seeds = 2 blocks of 4 inner runs: one device here (in-process), one
     block per device in a 2-device subprocess; history and learned objective byte-identical."""
-    import os
     import subprocess
     import sys
+
+    from helpers import subprocess_env
 
     train = ["meta-train", "--objective", "lpo", "--generations", "2", "--population", "4", "--num-seeds", "2",
              "--hidden", "4", "--total-steps", "512", "--num-steps", "64", "--num-eval-episodes", "1"]  # fmt: skip
     assert main([*train, "--out", str(tmp_path / "one")]) == 0
-    env = {k: v for k, v in os.environ.items() if k != "JAXRL_HOST_DEVICES"}
-    # this session's compiler flags (tests/conftest.py), less any device count: --host-devices sets it
-    flags = os.environ.get("XLA_FLAGS", "").split()
-    env["XLA_FLAGS"] = " ".join(f for f in flags if not f.startswith("--xla_force_host_platform_device_count"))
-    env["JAX_COMPILATION_CACHE_DIR"] = str(jax.config.jax_compilation_cache_dir)
+    env = subprocess_env(drop=("JAXRL_HOST_DEVICES",))  # this session's XLA flags; --host-devices sets the count
     cmd = [sys.executable, "-m", "jaxrl_hybrid.cli.main", *train, "--out", str(tmp_path / "two"), "--host-devices", "2"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
