@@ -195,6 +195,34 @@ def matmul_flops_per_s(m: int = 1024, k: int = 1024, n: int = 1024, batch: int =
     return flops * calls / best
 
 
+def matmul_chain_flops_per_s(m: int, k: int, batch: int = 0, dtype=jnp.float32, precision=None, seconds=0.2) -> float:
+    """FLOP/s of a chain of dependent products x <- x @ w, (batch x) m x k @ k x k, in one
+    compiled loop: the rate an accelerator gives a stack of hidden layers inside one program,
+    with no host dispatch between products (which bursts of single calls would time on a GPU).
+    `precision` None is JAX's default (on an NVIDIA GPU float32 then runs as TF32; HIGHEST is
+    true float32). The loop's length is set from a first timing to run about `seconds`."""
+    lead = (batch,) if batch else ()
+    x = jax.random.normal(jax.random.PRNGKey(0), (*lead, m, k), dtype)
+    w = (
+        jax.random.orthogonal(jax.random.PRNGKey(1), k, shape=lead)
+        if batch
+        else jax.random.orthogonal(jax.random.PRNGKey(1), k)
+    ).astype(dtype)  # keeps x's scale along the chain
+    chain = jax.jit(lambda x, w, n: jax.lax.fori_loop(0, n, lambda _, y: jnp.matmul(y, w, precision=precision), x))
+    flops = 2 * m * k * k * max(batch, 1)
+    n, elapsed = 4, 0.0
+    while True:
+        steps = jnp.int32(n)
+        jax.block_until_ready(chain(x, w, steps))  # compiled once: the length is traced
+        t = time.perf_counter()
+        jax.block_until_ready(chain(x, w, steps))
+        elapsed = time.perf_counter() - t
+        if elapsed >= seconds / 4 or n >= 2**20:
+            break
+        n = int(n * min(64.0, max(2.0, seconds / max(elapsed, 1e-6))))
+    return flops * n / elapsed
+
+
 def matmul_ceilings(hidden: int, batch_size: int) -> dict:
     """FLOP/s of the matrix products an update is made of, one at a time: the hidden layer of a
     2-member ensemble on one batch (SAC, IQL) and on CQL's 31 action sets, and a plain one."""

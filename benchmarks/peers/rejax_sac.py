@@ -61,10 +61,12 @@ def end_to_end(num_seeds: int, total_steps: int, eval_every: int, eval_episodes:
     seconds = time.perf_counter() - t0
     returns = np.asarray(returns)  # (seeds, evals, episodes)
     final = returns[:, -1].mean(axis=-1)
+    stats = jax.local_devices()[0].memory_stats() or {}  # None on a CPU
     return {
         "num_seeds": num_seeds,
         "total_steps": total_steps,
         "seconds_incl_compile": seconds,
+        "peak_bytes": stats.get("peak_bytes_in_use"),
         "final_return_per_seed": final.tolist(),
         "final_return_mean": float(final.mean()),
         "curve_mean": returns.mean(axis=(0, 2)).tolist(),
