@@ -73,7 +73,7 @@ def test_discrete_iqlearn_imitates_five_cartpole_episodes():
     final = np.asarray(out["metrics"]["eval_returns"])[:, -1].mean(-1)
     print("cartpole iqlearn per seed:", final.tolist())
     assert np.all(final >= 450.0), final  # the uniform policy scores about 22
-    action = make_agent(config, dataset_env(demos)[1].spec).act(
+    action = make_agent(config, dataset_env(demos).env.spec).act(
         jax.tree.map(lambda x: x[0], out["runner"].agent_state), demos.observations[:6], jax.random.PRNGKey(0), False
     )
     assert action.dtype == jnp.int32 and action.shape == (6,)
@@ -98,7 +98,7 @@ def test_iqlearn_imitates_five_pendulum_demonstrations_and_its_reward_ranks_epis
     assert final.mean() >= 0.6 * demos, (final.round(1).tolist(), demos)
 
     # The recovered reward ranks whole episodes of different quality as the true reward does.
-    agent = make_agent(config, dataset_env(expert)[1].spec)
+    agent = make_agent(config, dataset_env(expert).env.spec)
     episodes = [collect(policies, kind, 2000) for kind in ("random", "medium", "expert")]
     true_returns = np.concatenate([episode_returns(d) for d in episodes])
 
@@ -165,7 +165,7 @@ def test_online_iqlearn_imitates_demonstrations_without_reading_a_reward(policie
 
     for data in (expert, demos):
         agent = make_agent(
-            TrainConfig(algo="iqlearn", agent=IQLearnConfig((8,), expert_rows=8)), dataset_env(data)[1].spec
+            TrainConfig(algo="iqlearn", agent=IQLearnConfig((8,), expert_rows=8)), dataset_env(data).env.spec
         )
         state, key = agent.init(jax.random.PRNGKey(0)), jax.random.PRNGKey(1)
         batch = sample(data, key, (2, 16))

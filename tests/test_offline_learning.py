@@ -91,7 +91,7 @@ def test_offline_agent_learns_from_medium_data_and_a_4_seed_run_is_deterministic
     if algo in ("cql", "calql"):
         assert np.all(np.asarray(final_metrics["cql_gap"]) > 0)  # data actions are not the lse's maximum
     seed0 = jax.tree.map(lambda x: x[0], final.agent_state)
-    agent = make_agent(config, dataset_env(medium)[1].spec)
+    agent = make_agent(config, dataset_env(medium).env.spec)
     action = agent.act(seed0, jnp.asarray(medium.observations[:8]), jax.random.PRNGKey(1), False, hparams)
     assert action.shape == (8, 1) and np.all(np.abs(np.asarray(action)) <= 1.0)
 

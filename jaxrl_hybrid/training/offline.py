@@ -8,7 +8,7 @@ the dataset serves every vmapped seed: sampling is an index gather.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -64,7 +64,15 @@ class NormalizedAgent:
         return self.agent.update(state, batch, key, hparams, *args)
 
 
-def dataset_env(dataset: Dataset, source: str = "the dataset", env: str | None = None) -> tuple[Dataset, Env, Any]:
+class DatasetEnv(NamedTuple):
+    """`dataset_env`'s answer: the dataset made to fit the env, the env and its params."""
+
+    dataset: Dataset
+    env: Env
+    params: Any
+
+
+def dataset_env(dataset: Dataset, source: str = "the dataset", env: str | None = None) -> DatasetEnv:
     """The env (and dynamics) a dataset's metadata names, and the dataset made to fit it.
 
     `env` names the env for data that records none, or overrides the recorded one (the user
@@ -109,7 +117,7 @@ def dataset_env(dataset: Dataset, source: str = "the dataset", env: str | None =
     if dataset_reference_returns(dataset) is None and (refs := d4rl_reference_returns(name)) is not None:
         dataset = dataset.replace(metadata_json=json.dumps({**dataset.metadata, "reference_returns": refs}))
     check_env(dataset, made.spec, source)
-    return dataset, made, params
+    return DatasetEnv(dataset, made, params)
 
 
 def make_offline_program(agent, dataset: Dataset, env: Env, env_params: Any, config) -> TrainProgram:
