@@ -201,10 +201,27 @@ def write_table(rows: list[dict], out: Path, args) -> None:
     if args.write_readme:
         from jaxrl_hybrid.report.render import write_between_markers
 
+        readme = HERE / "README.md"
+        lines = merged_rows(lines, readme.read_text())
         try:
-            write_between_markers(HERE / "README.md", README_BEGIN, README_END, "\n" + "\n".join(lines) + "\n")
+            write_between_markers(readme, README_BEGIN, README_END, "\n" + "\n".join(lines) + "\n")
         except ValueError as e:
             raise SystemExit(str(e)) from None
+
+
+def merged_rows(lines: list[str], readme: str) -> list[str]:
+    """The new table `lines` with the README table's rows of other cells kept (run folders are
+    not committed, so a run of some cells must not drop the others); rows ordered by dataset
+    as the README had them, new datasets last."""
+    old_body = readme.split(README_BEGIN, 1)[1].split(README_END, 1)[0] if README_BEGIN in readme else ""
+    table_row = lambda line: line.startswith("| ") and not line.startswith(("| dataset", "|---"))  # noqa: E731
+    key = lambda line: tuple(c.strip() for c in line.split("|")[1:4:2])  # (dataset, algorithm)  # noqa: E731
+    new_rows = [line for line in lines if table_row(line)]
+    fresh = {key(line) for line in new_rows}
+    rows = [line for line in old_body.splitlines() if table_row(line) and key(line) not in fresh] + new_rows
+    order = list(dict.fromkeys(key(line)[0] for line in rows))
+    rows.sort(key=lambda line: order.index(key(line)[0]))  # stable: within a dataset, as they came
+    return [line for line in lines if not table_row(line)] + rows
 
 
 def main(argv=None):

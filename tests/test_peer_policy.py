@@ -54,3 +54,26 @@ def test_a_policy_that_does_not_reproduce_the_peers_actions_is_refused(tmp_path)
     np.savez(tmp_path / "other.npz", W0=np.zeros((2, 2)))
     with pytest.raises(ValueError, match=r"other\.npz: not an exported policy"):
         module.load_policy(str(tmp_path / "other.npz"))
+
+
+def test_parity_readme_table_keeps_the_cells_a_run_did_not_measure():
+    """Run folders are not committed: writing the table of some cells keeps the README's rows of
+    the others, and a re-measured cell replaces its old row."""
+    parity = load_script("benchmarks/parity.py", "parity")
+    header = "| dataset | data | algorithm | ours | d3rlpy | d3rlpy, our env | ours s / process | d3rlpy s / seed |"
+    rule = "|---|---|---|---|---|---|---|---|"
+    readme = "\n".join([
+        "text", parity.README_BEGIN, "old caption", "", header, rule,
+        "| medium | 29.7 | bc | 27.2 | 29.8 | - | 124 | 157 |",
+        "| medium | 29.7 | iql | 35.2 | 35.7 | - | 603 | 1851 |",
+        "| medium-replay | -5.9 | bc | -5.5 | -0.1 | - | 265 | 204 |",
+        parity.README_END, "more text",
+    ])  # fmt: skip
+    new = ["new caption", "", header, rule, "| medium | 29.7 | iql | 36.0 | 35.7 | - | 600 | 1800 |",
+           "| hopper-medium | 30.8 | bc | 40.0 | 39.0 | 38.0 | 200 | 100 |"]  # fmt: skip
+    merged = parity.merged_rows(new, readme)
+    assert merged[:4] == ["new caption", "", header, rule]
+    assert [line.split("|")[1:4:2] for line in merged[4:]] == [
+        [" medium ", " bc "], [" medium ", " iql "], [" medium-replay ", " bc "], [" hopper-medium ", " bc "],
+    ]  # fmt: skip
+    assert "36.0" in merged[5] and "35.2" not in "\n".join(merged)
