@@ -148,37 +148,28 @@ def precision_args(name: str):
     }[name]
 
 
-def matmul_rows(hidden: int, batch_size: int, seeds: list[int], max_bytes: float) -> list[dict]:
-    """FLOP/s of the update's hidden-layer product at each seed count and precision: chains of
-    (2 critics x seeds) products of (rows x hidden) @ (hidden x hidden), rows = batch (SAC, IQL)
-    or 31 x batch (CQL's action sets); the number of products is halved until the operands fit
-    in `max_bytes` (the rate has levelled off long before)."""
+def matmul_rows(hidden: int, m: int, num_seeds: int, max_bytes: float) -> list[dict]:
+    """FLOP/s of an update's hidden-layer product at `num_seeds` seeds in each precision: chains
+    of (2 critics x seeds) products of (m x hidden) @ (hidden x hidden), m = the batch (SAC,
+    IQL) or 31 x the batch (CQL's action sets); the number of products is halved until the
+    operands fit in `max_bytes` (the rate has levelled off long before)."""
     from updates import matmul_chain_flops_per_s
 
+    products = 2 * num_seeds
+    while products > 1 and products * m * hidden * 4 > max_bytes:
+        products //= 2
     rows = []
-    for n in seeds:
-        for shape, m in (("batch", batch_size), ("cql_action_sets", 31 * batch_size)):
-            products = 2 * n
-            while products > 1 and products * m * hidden * 4 > max_bytes:
-                products //= 2
-            for name in PRECISIONS:
-                dtype, precision = precision_args(name)
-                rate = matmul_chain_flops_per_s(m, hidden, batch=products, dtype=dtype, precision=precision)
-                rows.append(
-                    {
-                        "num_seeds": n,
-                        "shape": shape,
-                        "products": products,
-                        "m": m,
-                        "precision": name,
-                        "flops_per_s": rate,
-                    }
-                )
+    for name in PRECISIONS:
+        dtype, precision = precision_args(name)
+        rate = matmul_chain_flops_per_s(m, hidden, batch=products, dtype=dtype, precision=precision)
+        rows.append({"num_seeds": num_seeds, "m": m, "products": products, "precision": name, "flops_per_s": rate})
     return rows
 
 
 def child_updates(record: Path, args) -> int:
-    """Matmul rates (large, then at the update's shapes), then update rates, then HL-Gauss vs MSE."""
+    """Large matmul rates; then per algorithm its update rates, each beside the matmul rates at
+    its own shapes, and its HL-Gauss cost. One failure (memory, say) ends that algorithm's
+    larger seed counts only; every record is written as it is made."""
     import jax
     import updates
 
@@ -188,39 +179,36 @@ def child_updates(record: Path, args) -> int:
         size = args.big_matmul
         rate = updates.matmul_chain_flops_per_s(size, size, dtype=dtype, precision=precision)
         emit(record, {"kind": "matmul_big", "device": device, "size": size, "precision": name, "flops_per_s": rate})
-    for row in matmul_rows(args.hidden, args.batch_size, args.update_seeds, args.max_matmul_bytes):
-        emit(record, {"kind": "matmul", **row})
     devices = jax.local_devices()[:1]
+    ceilings = set()
     for algo in args.algos:
+        m = (31 if algo == "cql" else 1) * args.batch_size
         agent = updates.make_agent(algo, args.hidden, "mse")
         draw = updates.make_data(algo, agent.spec, jax.random.PRNGKey(0), args.batch_size)
         flops = updates.flops_per_update(agent, draw)
         rate = None
         for n in args.update_seeds:
-            num = updates.updates_per_call(args, flops, n, rate)
-            block = args.cql_block if algo == "cql" else None
-            t = updates.time_program(agent, updates.scanned_updates(agent, draw, num), n, devices, block, 2)
+            try:
+                if (n, m) not in ceilings:
+                    for row in matmul_rows(args.hidden, m, n, args.max_matmul_bytes):
+                        emit(record, {"kind": "matmul", **row})
+                    ceilings.add((n, m))
+                num = updates.updates_per_call(args, flops, n, rate)
+                block = args.cql_block if algo == "cql" else None
+                t = updates.time_program(agent, updates.scanned_updates(agent, draw, num), n, devices, block, 2)
+            except Exception as e:  # noqa: BLE001 -- recorded; the larger counts would fail the same way
+                emit(record, {"kind": "update_error", "algo": algo, "num_seeds": n, "error": repr(e)[:500]})
+                log(f"{algo} {n} seeds: {e!r:.300}")
+                break
             rate = n * num / t["seconds"]
-            emit(
-                record,
-                {
-                    "kind": "update",
-                    "algo": algo,
-                    "num_seeds": n,
-                    "updates_per_call": num,
-                    "seconds": t["seconds"],
-                    "updates_per_s": rate,
-                    "updates_per_s_per_seed": rate / n,
-                    "compile_s": t["compile_s"],
-                    "flops_per_update": flops,
-                    "flops_per_s": flops * rate,
-                    "block": block if block and block < n else None,
-                },
-            )
+            emit(record, {"kind": "update", "algo": algo, "num_seeds": n, "m": m, "updates_per_call": num,
+                          "seconds": t["seconds"], "updates_per_s": rate, "updates_per_s_per_seed": rate / n,
+                          "compile_s": t["compile_s"], "flops_per_update": flops, "flops_per_s": flops * rate,
+                          "block": block if block and block < n else None})  # fmt: skip
             log(f"{algo} {n} seeds: {rate:.0f} updates/s, {flops * rate / 1e12:.3f} TFLOP/s")
-    for algo in args.loss_algos:
-        for n in args.loss_seeds:
-            emit(record, {"kind": "loss_cost", **updates.loss_cost(args, algo, n, rounds=2)})
+        if algo in args.loss_algos:
+            for n in args.loss_seeds:
+                emit(record, {"kind": "loss_cost", **updates.loss_cost(args, algo, n, rounds=2)})
     return 0
 
 
@@ -448,7 +436,7 @@ def markdown(result: dict) -> str:
         lines.append("")
     up = st.get("updates", {}).get("records", [])
     if up:
-        ceil = {(r["num_seeds"], r["shape"], r["precision"]): r["flops_per_s"] for r in up if r["kind"] == "matmul"}
+        ceil = {(r["num_seeds"], r["m"], r["precision"]): r["flops_per_s"] for r in up if r["kind"] == "matmul"}
         big = [r for r in up if r["kind"] == "matmul_big"]
         big_text = ", ".join(f"{r['precision']} {r['flops_per_s'] / 1e12:.1f}" for r in big) or "-"
         size = big[0]["size"] if big else "?"
@@ -463,14 +451,16 @@ def markdown(result: dict) -> str:
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in (r for r in up if r["kind"] == "update"):
-            shape = "cql_action_sets" if r["algo"] == "cql" else "batch"
-            fr = [ceil.get((r["num_seeds"], shape, p)) for p in PRECISIONS]
+            fr = [ceil.get((r["num_seeds"], r["m"], p)) for p in PRECISIONS]
             pct = ["-" if c is None else f"{100 * r['flops_per_s'] / c:.0f}%" for c in fr]
             lines.append(
                 f"| {r['algo']} | {r['num_seeds']:,} | {_f(r['updates_per_s'], 0)} | "
                 f"{_f(r['updates_per_s_per_seed'])} | {r['flops_per_s'] / 1e12:.3f} | {' | '.join(pct)} | "
                 f"{_f(r['compile_s'])} |"
             )
+        for r in (r for r in up if r["kind"] == "update_error"):
+            error = " ".join(r["error"][:120].replace("|", "/").split())
+            lines.append(f"| {r['algo']} | {r['num_seeds']:,} | failed: {error} |")
         costs = [r for r in up if r["kind"] == "loss_cost"]
         if costs:
             lines += ["", "| HL-Gauss vs MSE | seeds | time ratio | FLOPs ratio |", "|---|---|---|---|"]
@@ -599,6 +589,7 @@ def quick(args) -> None:
     args.hidden, args.batch_size, args.seconds_per_call, args.max_updates = 32, 32, 0.05, 4
     args.pqn_steps, args.pqn_envs, args.pqn_seeds = 16_384, 32, 2
     args.max_matmul_bytes, args.big_matmul = 2**22, 512
+    args.budget_s, args.stage_cap_s = max(args.budget_s, 1200), max(args.stage_cap_s, 600)  # a CPU is slow
 
 
 def main(argv=None) -> int:
