@@ -249,18 +249,20 @@ class Runner:
         records = []
         if record is not None and record.exists():
             records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-        text = logfile.read_text(errors="replace")
         if status != "ok":
-            log(f"{stage}: {status}\n{text[-1500:]}")
-        rates = PROGRESS.findall(text)  # the CLI's own rate, counted from the end of compilation
-        cli_rate = float(rates[-1][0]) * int(rates[-1][1]) if rates else None
-        return {"status": status, "process_s": seconds, "records": records, "cli_env_steps_per_s": cli_rate}
+            log(f"{stage}: {status}\n{logfile.read_text(errors='replace')[-1500:]}")
+        return {"status": status, "process_s": seconds, "records": records, "log": str(logfile)}
 
     def cli(self, stage: str, argv: list[str]) -> dict:
+        """A `jaxrl-hybrid` child, with the CLI's own rate from its last progress line (counted
+        from the end of compilation), all seeds."""
         record = self.work / f"{stage.replace('/', '-')}.jsonl"
         record.unlink(missing_ok=True)
         cmd = [sys.executable, str(HERE / "gpu.py"), "child-cli", "--record", str(record), "--", *argv]
-        return self.child(stage, cmd, self.env_ours, record)
+        result = self.child(stage, cmd, self.env_ours, record)
+        rates = PROGRESS.findall(Path(result["log"]).read_text(errors="replace")) if "log" in result else []
+        result["cli_env_steps_per_s"] = float(rates[-1][0]) * int(rates[-1][1]) if rates else None
+        return result
 
     def save(self) -> None:
         out = Path(self.args.out)
@@ -291,9 +293,13 @@ def cli_row(result: dict, **fields) -> dict:
     return row
 
 
+def steps_for(args, num_seeds: int) -> int:
+    """Env steps per seed of an end-to-end run: --steps up to 1,024 seeds, --big-steps above."""
+    return args.steps if num_seeds <= 1024 else args.big_steps
+
+
 def stage_e2e(runner: Runner, num_seeds: int, block: str) -> dict:
-    a = runner.args
-    steps = a.steps if num_seeds <= 1024 else a.big_steps
+    steps = steps_for(runner.args, num_seeds)
     name = f"e2e/{block}/{num_seeds}"
     result = runner.cli(name, sac_argv(num_seeds, steps, block, runner.work / name))
     return cli_row(result, num_seeds=num_seeds, env_steps=steps, block_size=block)
@@ -339,7 +345,7 @@ def plan(args, runner: Runner) -> list[tuple[str, object]]:
     goal = args.rejax_seeds
     first = [n for n in args.seeds if n == goal]
     rest = sorted((n for n in args.seeds if n != goal), key=lambda n: (n < goal, -n if n > goal else n))
-    rejax_steps = args.steps if goal <= 1024 else args.big_steps
+    rejax_steps = steps_for(args, goal)
     rejax_e2e = [
         "--seeds",
         "--e2e-seeds",
