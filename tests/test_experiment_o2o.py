@@ -63,5 +63,6 @@ def test_every_arm_reports_and_a_failure_keeps_the_old_report(o2o, tmp_path, mon
     no_warmup = configs["wsrl"]  # the arm fine-tunes with the wsrl method, from Cal-QL's saved agents
     wsrl_run = json.loads((out / "wsrl" / "config.json").read_text())["finetune"]
     assert no_warmup.warmup_steps == 0
-    assert json.loads(json.dumps({**no_warmup.to_dict(), "warmup_steps": 100})) == wsrl_run  # otherwise WSRL's
+    # in all else WSRL's config (compared as config.json holds it: through JSON, tuples as lists)
+    assert json.loads(json.dumps({**no_warmup.to_dict(), "warmup_steps": 100})) == wsrl_run
     assert init_from["wsrl"].endswith("pretrain_100") and init_from["cql"] is None
