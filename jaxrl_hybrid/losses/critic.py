@@ -106,6 +106,12 @@ class CriticLoss:
         on the scalar Q read from the distribution (`values`), and this 1 / Var_p(z) is our
         derivation from the curvature above, not theirs: unscaled, a penalty of alpha = 5 per
         value unit swamps a loss of a few nats on a support hundreds of units wide.
+
+        Known limit: the curvature is the target's only while the predicted distribution is as
+        narrow as the target. Under a conservative penalty it can be wider, and the penalty then
+        weighs more than the paper's alpha. Cal-QL on Pendulum medium-replay, for example: the
+        predicted std is 37.9 against the target's 14.3, so the penalty weighs about 7 times as much
+        (experiments/offline_pendulum/README.md).
         """
         return 1.0 / self.value_scale**2
 
