@@ -182,15 +182,31 @@ def wide_critic(width):
     return WideCritic
 
 
+def np_probs(W, obs, action):
+    """numpy float64 softmax of `wide_critic`'s logits, and the bin centres."""
+    logits = np_q(W, obs, action)[..., None] * np.linspace(-1.0, 1.0, SUPPORT["num_bins"])
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    w = (SUPPORT["v_max"] - SUPPORT["v_min"]) / SUPPORT["num_bins"]
+    return p / p.sum(-1, keepdims=True), SUPPORT["v_min"] + w * (np.arange(SUPPORT["num_bins"]) + 0.5)
+
+
 def np_values(kind, W, obs, action):
     """numpy float64 Q-values of `wide_critic`: the value, or the softmax's expected bin centre."""
     if kind == "mse":
         return np_q(W, obs, action)
-    logits = np_q(W, obs, action)[..., None] * np.linspace(-1.0, 1.0, SUPPORT["num_bins"])
-    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p, centres = np_probs(W, obs, action)
+    return (p * centres).sum(-1)
+
+
+def np_penalty_weight(kind, W, obs, action):
+    """Per member: 1 (MSE), or 1 / max(batch mean of the predicted variance, the HL-Gauss
+    target's variance sigma^2 + w^2 / 12 with sigma = 0.75 w)."""
+    if kind == "mse":
+        return 1.0
+    p, centres = np_probs(W, obs, action)
+    var = (p * centres**2).sum(-1) - (p * centres).sum(-1) ** 2  # (members, B)
     w = (SUPPORT["v_max"] - SUPPORT["v_min"]) / SUPPORT["num_bins"]
-    centres = SUPPORT["v_min"] + w * (np.arange(SUPPORT["num_bins"]) + 0.5)
-    return (p * centres).sum(-1) / p.sum(-1)
+    return 1.0 / np.maximum(var.mean(-1), (0.75 * w) ** 2 + w**2 / 12)
 
 
 @pytest.mark.parametrize("kind", ["mse", "hl_gauss"])
@@ -199,8 +215,8 @@ def test_cql_and_calql_penalty(calibrated, kind):
     """alpha * mean_batch(T logsumexp_j(Q_j / T) - Q(s, a_data)) per member, the logsumexp over
     n uniform actions (minus log 0.5^d), n policy actions at s and n at s' (minus their log-probs);
     Cal-QL raises the policy actions' Q to the Monte-Carlo return first. A classification
-    critic's penalty is on its expected values, alpha times 1 / the HL-Gauss target's variance
-    (sigma^2 + w^2 / 12 with sigma = 0.75 w)."""
+    critic's penalty is on its expected values, alpha times `np_penalty_weight` (1 / the
+    predicted distributions' variance at the data actions)."""
     n = 3
     cls = CalQLConfig if calibrated else CQLConfig
     loss = CriticLoss(kind, **(SUPPORT if kind != "mse" else {}))
@@ -228,10 +244,10 @@ def test_cql_and_calql_penalty(calibrated, kind):
     m = cat.max(1, keepdims=True)
     lse = 0.7 * (m[:, 0] + np.log(np.exp(cat - m).sum(1)))
     gap = (lse - np_values(kind, W, b.obs, b.action)).mean(1)
-    w = (SUPPORT["v_max"] - SUPPORT["v_min"]) / SUPPORT["num_bins"]
-    scale = 1.0 if kind == "mse" else 1.0 / ((0.75 * w) ** 2 + w**2 / 12)
+    scale = np_penalty_weight(kind, W, b.obs, b.action)
     close(penalty, 2.0 * scale * gap, rtol=1e-4, atol=1e-4)
     close(metrics["cql_gap"], gap.mean(), rtol=1e-4, atol=1e-4)
+    close(metrics["cql_weight"], np.mean(scale), rtol=1e-4)
 
 
 @pytest.mark.parametrize("config", [IQLConfig(num_critics=MEMBERS), RIQLConfig(num_critics=4)], ids=["iql", "riql"])
@@ -328,7 +344,7 @@ def test_h2o_weighted_bellman_error(kind):
 @pytest.mark.parametrize("kind", ["mse", "hl_gauss"])
 def test_h2o_gap_penalty(kind):
     """beta * (logsumexp_sim(Q + log(u / sum u)) - mean_real Q) per member, on the expected values
-    of a classification critic with beta times 1 / the HL-Gauss target's variance."""
+    of a classification critic with beta times `np_penalty_weight` over all the batch's rows."""
     loss = CriticLoss(kind, **(SUPPORT if kind != "mse" else {}))
     agent, state = sac_like(SACConfig(num_critics=MEMBERS, critic_loss=loss))
     agent.nets.critic = wide_critic(loss.output_dim)
@@ -342,6 +358,5 @@ def test_h2o_gap_penalty(kind):
     q = np_values(kind, state.critic.params["W"], b.obs, b.action)  # (members, B)
     z = q[:, 2:] + np.log(f64(u) / f64(u).sum())
     diff = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1)) - q[:, :2].mean(1)
-    w = (SUPPORT["v_max"] - SUPPORT["v_min"]) / SUPPORT["num_bins"]
-    scale = 1.0 if kind == "mse" else 1.0 / ((0.75 * w) ** 2 + w**2 / 12)
+    scale = np_penalty_weight(kind, state.critic.params["W"], b.obs, b.action)
     close(penalty, 0.4 * scale * diff, rtol=1e-4, atol=1e-5)

@@ -166,3 +166,56 @@ def test_value_scale_is_the_spread_of_the_target_and_sets_the_cross_entropys_cur
     np.testing.assert_allclose(two.value_scale**2, np.mean(variances), rtol=1e-3)
     for kind in ("mse", "huber"):
         assert CriticLoss(kind).penalty_scale == 1.0
+
+
+def test_penalty_weight_is_one_over_the_predicted_variance_floored_at_the_targets():
+    """penalty_weight(outputs (members, batch, bins)) = 1 / max(batch mean of Var_softmax(z),
+    value_scale^2) per member, with no gradient through it; 1 for the regression kinds."""
+    from jaxrl_hybrid.losses.critic import CriticLoss
+
+    hl = CriticLoss("hl_gauss", num_bins=11, v_min=-5.0, v_max=5.0)
+    z = np_centres(-5.0, 5.0, 11)
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, 4, 11)) * np.array([0.1, 1.0, 30.0])[:, None, None]  # wide, mid, near one-hot
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    var = ((p * z**2).sum(-1) - (p * z).sum(-1) ** 2).mean(-1)
+    want = 1.0 / np.maximum(var, hl.value_scale**2)
+    assert var[0] > hl.value_scale**2 > var[2]  # both sides of the floor are exercised
+    outputs = jnp.asarray(logits, jnp.float32)
+    np.testing.assert_allclose(hl.penalty_weight(outputs), want, rtol=1e-5)
+    grad = jax.grad(lambda o: jnp.sum(hl.penalty_weight(o) * o.sum(axis=(1, 2))))(outputs)
+    np.testing.assert_allclose(grad, np.broadcast_to(want[:, None, None], logits.shape), rtol=1e-5)
+    for kind in ("mse", "huber"):
+        np.testing.assert_array_equal(CriticLoss(kind).penalty_weight(jnp.ones((3, 4, 1))), np.ones(3))
+
+
+def test_predicted_variance_weight_shifts_the_cross_entropys_optimum_by_alpha_as_mse():
+    """The optimum that a penalty -alpha * Q (CQL's push on the data's actions) moves a critic to,
+    when the TD targets at one input vary (here three, 60 apart, as sampled next actions make them).
+
+    MSE: min E_y 0.5 (Q - y)^2 - alpha Q is at E[y] + alpha, whatever the spread. Cross-entropy
+    with HL-Gauss targets, the logits descended on CE(mean_y p_y, softmax) - c * E[z]: with
+    c = alpha * penalty_weight (1 / the predicted variance, recomputed each step under a
+    stop-gradient) Q settles at alpha above the targets' mean, as MSE's; with c = alpha *
+    penalty_scale (1 / one target's variance, the former factor) it settles far above, by about
+    alpha times the mixture's variance over one target's (13 here)."""
+    v_min, v_max, n = -1700.0, 100.0, 101
+    z = np_centres(v_min, v_max, n)
+    w = (v_max - v_min) / n
+    var_target = (0.75 * w) ** 2 + w**2 / 12
+    p_bar = np.mean([np_hl_gauss(y, v_min, v_max, n, 0.75 * w) for y in (-560.0, -500.0, -440.0)], axis=0)
+    q_bar, alpha = (p_bar * z).sum(), 5.0
+
+    def settle(weight):
+        logits = np.log(p_bar + 1e-30)
+        for _ in range(20000):
+            p = np.exp(logits - logits.max())
+            p /= p.sum()
+            q = (p * z).sum()
+            c = alpha * weight((p * z**2).sum() - q**2)
+            logits -= (p - p_bar) - c * p * (z - q)  # the gradient, c held fixed
+        return q - q_bar
+
+    np.testing.assert_allclose(settle(lambda var: 1.0 / max(var, var_target)), alpha, rtol=0.02)
+    assert settle(lambda var: 1.0 / var_target) > 10 * alpha

@@ -96,6 +96,14 @@ def logits_to_value(logits: jax.Array, v_min: float, v_max: float) -> jax.Array:
     return jnp.sum(jax.nn.softmax(logits, axis=-1) * centres, axis=-1)
 
 
+def logits_variance(logits: jax.Array, v_min: float, v_max: float) -> jax.Array:
+    """Variance of the bin centres under softmax(logits); drops the last axis."""
+    centres = bin_centres(v_min, v_max, logits.shape[-1])
+    probs = jax.nn.softmax(logits, axis=-1)
+    mean = jnp.sum(probs * centres, axis=-1, keepdims=True)
+    return jnp.sum(probs * (centres - mean) ** 2, axis=-1)
+
+
 def categorical_cross_entropy(logits: jax.Array, target_probs: jax.Array) -> jax.Array:
     """Cross-entropy -sum(p * log softmax(logits)) over the last axis, unreduced otherwise.
 

@@ -94,26 +94,46 @@ class CriticLoss:
 
     @property
     def penalty_scale(self) -> float:
-        """Factor on a critic penalty written in value units (CQL's alpha, H2O's beta) so that it
-        weighs against this loss as the paper's coefficient weighs against 0.5 (Q - y)^2:
-        1 / value_scale^2 (1 for MSE and Huber). On Pendulum's default support (101 bins over
-        [-1700, 100]) HL-Gauss gives 1 / 14.3^2: alpha 5 becomes 0.024.
-
-        The papers that train CQL with a cross-entropy TD loss (Kumar et al., 2023, "Offline
-        Q-learning on diverse multi-task data both scales and generalizes", with C51; Farebrother
-        et al., 2024, "Stop regressing", with HL-Gauss) work on Atari, where clipped rewards keep
-        the support a few units wide, and state no rescaling of alpha. Here the regulariser acts
-        on the scalar Q read from the distribution (`values`), and this 1 / Var_p(z) is our
-        derivation from the curvature above, not theirs: unscaled, a penalty of alpha = 5 per
-        value unit swamps a loss of a few nats on a support hundreds of units wide.
-
-        Known limit: the curvature is the target's only while the predicted distribution is as
-        narrow as the target. Under a conservative penalty it can be wider, and the penalty then
-        weighs more than the paper's alpha. Cal-QL on Pendulum medium-replay, for example: the
-        predicted std is 37.9 against the target's 14.3, so the penalty weighs about 7 times as much
-        (experiments/offline_pendulum/README.md).
+        """The largest factor `penalty_weight` applies: 1 / value_scale^2, the weight at which a
+        penalty in value units weighs against this loss as the paper's coefficient weighs against
+        0.5 (Q - y)^2 when the critic's distributions are as narrow as one target (1 for MSE and
+        Huber). On Pendulum's default support (101 bins over [-1700, 100]) HL-Gauss gives
+        1 / 14.3^2: alpha 5 acts as 0.024 at most.
         """
         return 1.0 / self.value_scale**2
+
+    def penalty_weight(self, outputs: jax.Array) -> jax.Array:
+        """Factor on a critic penalty written in value units (CQL's alpha, H2O's beta), from the
+        head outputs (..., batch, output_dim) at the batch's data actions -> (...): 1 for MSE
+        and Huber; for a classification loss 1 / the variance of the predicted distributions
+        over the bin centres, averaged over the batch, under a stop-gradient, and floored at the
+        target's own variance (so at most `penalty_scale`).
+
+        Why the *predicted* variance. A penalty c * Q added to a cross-entropy moves the critic's
+        optimum: minimising CE(p_bar, softmax(l)) - c * E[z] over the logits l gives
+        p_i (1 - c (z_i - Q)) = p_bar_i, so Q shifts by about c * Var(p_bar), where p_bar is what
+        the critic is trained towards at that input: the average of the target distributions over
+        the TD targets it sees there (sampled next actions, bootstrapped values), which is what
+        the critic predicts. Under MSE the same penalty shifts Q by c whatever the targets' spread.
+        So c = alpha / Var(predicted) keeps the paper's alpha. The earlier factor,
+        1 / the single target's variance, is right only while the targets do not vary. Under a
+        conservative penalty they do. On Pendulum medium-replay Cal-QL's predicted std was 37.9
+        against the target's 14.3, so the penalty weighed about 7 times the paper's alpha and held
+        Q far above its TD target (experiments/offline_pendulum/README.md). The weight is
+        self-limiting: a penalty that widens the distributions lowers its own weight.
+
+        Literature: the papers that train CQL with a cross-entropy TD loss (Kumar et al., 2023,
+        "Offline Q-learning on diverse multi-task data both scales and generalizes", with C51;
+        Farebrother et al., 2024, "Stop regressing", with HL-Gauss) work on Atari, where clipped
+        rewards keep the support a few units wide, and state no rescaling of alpha. This factor is
+        our derivation from the optimum above, tested in tests/test_losses_categorical.py, not
+        theirs: unscaled, a penalty of alpha = 5 per value unit swamps a loss of a few nats on a
+        support hundreds of units wide.
+        """
+        if not self.is_categorical:
+            return jnp.ones(outputs.shape[:-2], outputs.dtype)
+        variance = categorical.logits_variance(outputs, self.v_min, self.v_max).mean(axis=-1)
+        return 1.0 / jnp.maximum(jax.lax.stop_gradient(variance), self.value_scale**2)
 
     def values(self, outputs: jax.Array) -> jax.Array:
         """Scalar values from head outputs of shape (..., output_dim) -> (...)."""

@@ -8,10 +8,10 @@ policy actions' Q-values to the data's Monte-Carlo return-to-go. The TD target, 
 temperature losses are SAC's (`agents/sac/losses.py`).
 
 With a classification critic (`--critic-loss hl_gauss|two_hot`) the penalty acts on the
-expected value read from the logits and alpha is multiplied by `CriticLoss.penalty_scale`
-(1 / the target distribution's variance in value units): near its optimum the cross-entropy
-costs 0.5 (Q - y)^2 / Var, so alpha keeps the paper's weight against the TD loss (MSE: factor
-1, the paper's alpha).
+expected value read from the logits and alpha is multiplied by `CriticLoss.penalty_weight`
+(1 / the variance, in value units, of the distributions the critic predicts at the data's
+actions): at the cross-entropy's optimum a penalty c * Q shifts Q by c times that variance, so
+alpha keeps the paper's weight against the TD loss (MSE: factor 1, the paper's alpha).
 """
 
 from __future__ import annotations
@@ -52,9 +52,11 @@ def conservative_penalty(agent, state, batch: Batch, key, hparams):
             q_pi = calql_lower_bound(q_pi, batch.mc_return)
             q_next = calql_lower_bound(q_next, batch.mc_return)
         lse = cql_logsumexp(q_uniform, q_pi, q_next, pi_log_prob, next_log_prob, action_dim, hparams.cql_temperature)
-        q_data = config.critic_loss.values(nets.critic.apply(params, batch.obs, batch.action))  # (members, b)
+        data_outputs = nets.critic.apply(params, batch.obs, batch.action)  # (members, b, output_dim)
+        q_data = config.critic_loss.values(data_outputs)
         gap = (lse - q_data).mean(axis=1)
-        return hparams.cql_alpha * config.critic_loss.penalty_scale * gap, {"cql_gap": gap.mean()}
+        weight = config.critic_loss.penalty_weight(data_outputs)  # (members,)
+        return hparams.cql_alpha * weight * gap, {"cql_gap": gap.mean(), "cql_weight": weight.mean()}
 
     return regulariser
 

@@ -7,7 +7,7 @@ w = P_real(s'|s,a) / P_sim(s'|s,a), clipped, importance-weights the sim Bellman 
 penalty pushes Q down where the dynamics gap u(s, a) is large (omega = u / sum u) and up on
 real data. w and u come from the agent's gap estimator (`H2O.weights`, `H2O.gap`). The TD
 target (no entropy term by default), actor and temperature losses are SAC's. With a
-classification critic beta is scaled by `CriticLoss.penalty_scale`, as CQL's alpha.
+classification critic beta is scaled by `CriticLoss.penalty_weight`, as CQL's alpha.
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ def gap_penalty(agent, state, batch: Batch, key, hparams):
     loss = agent.config.critic_loss
 
     def regulariser(params):
-        q = loss.values(agent.nets.critic.apply(params, batch.obs, batch.action))  # (members, batch)
+        outputs = agent.nets.critic.apply(params, batch.obs, batch.action)  # (members, batch, output_dim)
+        q = loss.values(outputs)
         diff = jax.nn.logsumexp(q[:, n_real:] + log_omega, axis=1) - q[:, :n_real].mean(axis=1)
-        return hparams.h2o_beta * loss.penalty_scale * diff, {"h2o_gap_u": u.mean(), "h2o_q_diff": diff.mean()}
+        weight = loss.penalty_weight(outputs)  # (members,): over the real and sim rows
+        return hparams.h2o_beta * weight * diff, {"h2o_gap_u": u.mean(), "h2o_q_diff": diff.mean()}
 
     return regulariser
 
