@@ -199,14 +199,15 @@ def np_values(kind, W, obs, action):
 
 
 def np_penalty_weight(kind, W, obs, action):
-    """Per member: 1 (MSE), or 1 / max(batch mean of the predicted variance, the HL-Gauss
-    target's variance sigma^2 + w^2 / 12 with sigma = 0.75 w)."""
+    """Per member: 0.5 (MSE: the reference code's TD loss is (Q - y)^2, ours half that), or
+    0.5 / max(batch mean of the predicted variance, the HL-Gauss target's variance
+    sigma^2 + w^2 / 12 with sigma = 0.75 w)."""
     if kind == "mse":
-        return 1.0
+        return 0.5
     p, centres = np_probs(W, obs, action)
     var = (p * centres**2).sum(-1) - (p * centres).sum(-1) ** 2  # (members, B)
     w = (SUPPORT["v_max"] - SUPPORT["v_min"]) / SUPPORT["num_bins"]
-    return 1.0 / np.maximum(var.mean(-1), (0.75 * w) ** 2 + w**2 / 12)
+    return 0.5 / np.maximum(var.mean(-1), (0.75 * w) ** 2 + w**2 / 12)
 
 
 @pytest.mark.parametrize("kind", ["mse", "hl_gauss"])

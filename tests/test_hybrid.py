@@ -58,7 +58,8 @@ def test_h2o_weights_and_penalty_match_numpy():
 
 def _check_weights_and_penalty(gap):
     """Batch of 8 with 2 real rows: weights 8/2 on real rows and w * 8/6 on sim rows; the
-    penalty is beta * (logsumexp_sim(Q + log(u / sum u)) - mean_real Q) per critic member."""
+    penalty is beta * 0.5 * (logsumexp_sim(Q + log(u / sum u)) - mean_real Q) per critic member
+    (beta in the reference code's units, whose TD loss is (Q - y)^2: `CriticLoss.penalty_weight`)."""
     spec = make_pair("pendulum-heavy-pole").env.spec
     agent = H2O(dataclasses.replace(TINY_H2O, real_fraction=0.25, gap=gap), spec)
     data = heavy_pole_real_data(n=200)
@@ -96,7 +97,7 @@ def _check_weights_and_penalty(gap):
     log_omega = np.log(u) - np.log(u.sum())
     z = q[:, n_real:] + log_omega
     lse = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))
-    np.testing.assert_allclose(penalty, 0.5 * (lse - q[:, :n_real].mean(1)), rtol=1e-5)
+    np.testing.assert_allclose(penalty, 0.5 * 0.5 * (lse - q[:, :n_real].mean(1)), rtol=1e-5)
 
 
 @pytest.mark.slow

@@ -169,8 +169,9 @@ def test_value_scale_is_the_spread_of_the_target_and_sets_the_cross_entropys_cur
 
 
 def test_penalty_weight_is_one_over_the_predicted_variance_floored_at_the_targets():
-    """penalty_weight(outputs (members, batch, bins)) = 1 / max(batch mean of Var_softmax(z),
-    value_scale^2) per member, with no gradient through it; 1 for the regression kinds."""
+    """penalty_weight(outputs (members, batch, bins)) = 0.5 / max(batch mean of Var_softmax(z),
+    value_scale^2) per member, with no gradient through it; 0.5 for the regression kinds (the
+    reference code's TD loss is (Q - y)^2, ours 0.5 (Q - y)^2)."""
     from jaxrl_hybrid.losses.critic import CriticLoss
 
     hl = CriticLoss("hl_gauss", num_bins=11, v_min=-5.0, v_max=5.0)
@@ -180,14 +181,14 @@ def test_penalty_weight_is_one_over_the_predicted_variance_floored_at_the_target
     p = np.exp(logits - logits.max(-1, keepdims=True))
     p /= p.sum(-1, keepdims=True)
     var = ((p * z**2).sum(-1) - (p * z).sum(-1) ** 2).mean(-1)
-    want = 1.0 / np.maximum(var, hl.value_scale**2)
+    want = 0.5 / np.maximum(var, hl.value_scale**2)
     assert var[0] > hl.value_scale**2 > var[2]  # both sides of the floor are exercised
     outputs = jnp.asarray(logits, jnp.float32)
     np.testing.assert_allclose(hl.penalty_weight(outputs), want, rtol=1e-5)
     grad = jax.grad(lambda o: jnp.sum(hl.penalty_weight(o) * o.sum(axis=(1, 2))))(outputs)
     np.testing.assert_allclose(grad, np.broadcast_to(want[:, None, None], logits.shape), rtol=1e-5)
     for kind in ("mse", "huber"):
-        np.testing.assert_array_equal(CriticLoss(kind).penalty_weight(jnp.ones((3, 4, 1))), np.ones(3))
+        np.testing.assert_array_equal(CriticLoss(kind).penalty_weight(jnp.ones((3, 4, 1))), np.full(3, 0.5))
 
 
 def test_predicted_variance_weight_shifts_the_cross_entropys_optimum_by_alpha_as_mse():

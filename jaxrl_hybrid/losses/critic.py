@@ -29,6 +29,9 @@ CriticLossKind = Literal["mse", "huber", "hl_gauss", "two_hot", "c51"]
 CRITIC_LOSS_KINDS: tuple[str, ...] = ("mse", "huber", "hl_gauss", "two_hot", "c51")
 # Kinds trained towards a scalar target, usable by every agent; C51 needs a distributional backup.
 SCALAR_TARGET_KINDS: tuple[str, ...] = ("mse", "huber", "hl_gauss", "two_hot")
+# The reference code's TD loss is (Q - y)^2, ours 0.5 (Q - y)^2: a penalty coefficient taken from
+# that code (CQL's alpha, H2O's beta) acts at this fraction here (`CriticLoss.penalty_weight`).
+PENALTY_TD_SCALE = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,32 +97,38 @@ class CriticLoss:
 
     @property
     def penalty_scale(self) -> float:
-        """The largest factor `penalty_weight` applies: 1 / value_scale^2, the weight at which a
-        penalty in value units weighs against this loss as the paper's coefficient weighs against
-        0.5 (Q - y)^2 when the critic's distributions are as narrow as one target (1 for MSE and
+        """1 / value_scale^2: the largest variance factor `penalty_weight` applies (1 for MSE and
         Huber). On Pendulum's default support (101 bins over [-1700, 100]) HL-Gauss gives
-        1 / 14.3^2: alpha 5 acts as 0.024 at most.
+        1 / 14.3^2.
         """
         return 1.0 / self.value_scale**2
 
     def penalty_weight(self, outputs: jax.Array) -> jax.Array:
-        """Factor on a critic penalty written in value units (CQL's alpha, H2O's beta), from the
-        head outputs (..., batch, output_dim) at the batch's data actions -> (...): 1 for MSE
-        and Huber; for a classification loss 1 / the variance of the predicted distributions
-        over the bin centres, averaged over the batch, under a stop-gradient, and floored at the
-        target's own variance (so at most `penalty_scale`).
+        """Factor on a critic penalty whose coefficient is given in the reference code's units
+        (CQL's alpha, H2O's beta), from the head outputs (..., batch, output_dim) at the batch's
+        data actions -> (...): `PENALTY_TD_SCALE` (0.5) for MSE and Huber; for a classification
+        loss 0.5 / the variance of the predicted distributions over the bin centres, averaged over
+        the batch, under a stop-gradient, and floored at the target's own variance (so at most
+        0.5 * `penalty_scale`).
+
+        The 0.5. The papers' code trains its critics on the mean of (Q - y)^2 with no 1/2
+        (rlkit's CQL: nn.MSELoss; JaxCQL and Cal-QL: mean(square); H2O: F.mse_loss; d3rlpy's
+        continuous critics: F.mse_loss), and its alpha = 5 / beta = 0.01 were set against that
+        loss. This project's TD loss is 0.5 (Q - y)^2 (`losses.regression.squared_error`), so
+        the same penalty weighs half as much here as there: alpha * 0.5 keeps the code's ratio
+        (and the same optimum: Q shifted by alpha / 2 on the data's actions).
 
         Why the *predicted* variance. A penalty c * Q added to a cross-entropy moves the critic's
         optimum: minimising CE(p_bar, softmax(l)) - c * E[z] over the logits l gives
         p_i (1 - c (z_i - Q)) = p_bar_i, so Q shifts by about c * Var(p_bar), where p_bar is what
         the critic is trained towards at that input: the average of the target distributions over
         the TD targets it sees there (sampled next actions, bootstrapped values), which is what
-        the critic predicts. Under MSE the same penalty shifts Q by c whatever the targets' spread.
-        So c = alpha / Var(predicted) keeps the paper's alpha. The earlier factor,
-        1 / the single target's variance, is right only while the targets do not vary. Under a
+        the critic predicts. Under 0.5 (Q - y)^2 the same penalty shifts Q by c whatever the
+        targets' spread. So c / Var(predicted) keeps the weight MSE gives c. The earlier factor,
+        1 / one target's variance, is right only while the targets do not vary. Under a
         conservative penalty they do. On Pendulum medium-replay Cal-QL's predicted std was 37.9
-        against the target's 14.3, so the penalty weighed about 7 times the paper's alpha and held
-        Q far above its TD target (experiments/offline_pendulum/README.md). The weight is
+        against the target's 14.3, so the penalty weighed about 7 times the intended weight and
+        held Q far above its TD target (experiments/offline_pendulum/README.md). The weight is
         self-limiting: a penalty that widens the distributions lowers its own weight.
 
         Literature: the papers that train CQL with a cross-entropy TD loss (Kumar et al., 2023,
@@ -131,9 +140,9 @@ class CriticLoss:
         support hundreds of units wide.
         """
         if not self.is_categorical:
-            return jnp.ones(outputs.shape[:-2], outputs.dtype)
+            return jnp.full(outputs.shape[:-2], PENALTY_TD_SCALE, outputs.dtype)
         variance = categorical.logits_variance(outputs, self.v_min, self.v_max).mean(axis=-1)
-        return 1.0 / jnp.maximum(jax.lax.stop_gradient(variance), self.value_scale**2)
+        return PENALTY_TD_SCALE / jnp.maximum(jax.lax.stop_gradient(variance), self.value_scale**2)
 
     def values(self, outputs: jax.Array) -> jax.Array:
         """Scalar values from head outputs of shape (..., output_dim) -> (...)."""

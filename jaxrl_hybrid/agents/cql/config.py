@@ -43,5 +43,8 @@ class CQLHParams(SACHParams):
 
 
 def default_hparams(**overrides) -> CQLHParams:
-    """Paper defaults: actor lr 1e-4, critic lr 3e-4, alpha 5."""
-    return as_float32(CQLHParams(**{"actor_lr": 1e-4, **overrides}))
+    """Paper defaults: actor lr 1e-4, critic lr 3e-4, alpha 5 (in the reference code's units:
+    `CriticLoss.penalty_weight`). The temperature's lr is the actor's, as in the reference code
+    (rlkit's CQL and the JaxCQL code Cal-QL builds on step log-alpha at policy_lr; d3rlpy's
+    `temp_learning_rate` is 1e-4 too), not SAC's 3e-4."""
+    return as_float32(CQLHParams(**{"actor_lr": 1e-4, "temp_lr": 1e-4, **overrides}))

@@ -7,11 +7,12 @@ and pi(.|s') (CQL(H), Kumar et al., 2020); Cal-QL (Nakamoto et al., 2023) first 
 policy actions' Q-values to the data's Monte-Carlo return-to-go. The TD target, actor and
 temperature losses are SAC's (`agents/sac/losses.py`).
 
-With a classification critic (`--critic-loss hl_gauss|two_hot`) the penalty acts on the
-expected value read from the logits and alpha is multiplied by `CriticLoss.penalty_weight`
-(1 / the variance, in value units, of the distributions the critic predicts at the data's
-actions): at the cross-entropy's optimum a penalty c * Q shifts Q by c times that variance, so
-alpha keeps the paper's weight against the TD loss (MSE: factor 1, the paper's alpha).
+alpha is in the reference code's units, where the TD loss is (Q - y)^2; ours is 0.5 (Q - y)^2,
+so alpha is multiplied by `CriticLoss.penalty_weight`: 0.5 for a regression critic. With a
+classification critic (`--critic-loss hl_gauss|two_hot`) the penalty acts on the expected value
+read from the logits and the factor is 0.5 / the variance, in value units, of the distributions
+the critic predicts at the data's actions: at the cross-entropy's optimum a penalty c * Q shifts
+Q by c times that variance, so alpha keeps the code's weight against the TD loss.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ w = P_real(s'|s,a) / P_sim(s'|s,a), clipped, importance-weights the sim Bellman 
 penalty pushes Q down where the dynamics gap u(s, a) is large (omega = u / sum u) and up on
 real data. w and u come from the agent's gap estimator (`H2O.weights`, `H2O.gap`). The TD
 target (no entropy term by default), actor and temperature losses are SAC's. With a
-classification critic beta is scaled by `CriticLoss.penalty_weight`, as CQL's alpha.
+beta is in the reference code's units (TD loss (Q - y)^2, ours 0.5 (Q - y)^2) and is scaled by
+`CriticLoss.penalty_weight` as CQL's alpha: 0.5, or 0.5 / the predicted variance for a
+classification critic.
 """
 
 from __future__ import annotations
