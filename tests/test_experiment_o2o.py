@@ -19,7 +19,7 @@ def o2o(monkeypatch):
     monkeypatch.setattr(module, "AGENT", {**module.AGENT, "hidden_dims": (16, 16)})
     monkeypatch.setattr(module, "SAC_WARMUP", 100)
     arms = ("calql", "wsrl")  # WSRL restores Cal-QL's pretrained agents
-    monkeypatch.setattr(module, "PRESETS", {"quick": module.Preset(2, 100, 300, 100, 100, arms)})
+    monkeypatch.setattr(module, "PRESETS", {"quick": module.Preset(2, 100, 300, 100, 100, arms, cql_alpha=7.0)})
     return module
 
 
@@ -37,6 +37,8 @@ def test_every_arm_reports_and_a_failure_keeps_the_old_report(o2o, tmp_path, mon
     # WSRL starts from Cal-QL's saved pretrained agents: the same start scores.
     assert wsrl["start_score"]["per_seed"] == calql["start_score"]["per_seed"]
     assert wsrl["warmup_steps"] == 100
+    for arm in ("calql", "wsrl"):  # the preset's penalty weight is the one trained with, and recorded
+        assert json.loads((out / arm / "config.json").read_text())["hparams"]["cql_alpha"] == 7.0
 
     # A rerun that fails part-way leaves the finished report and its run folders as they were. The
     # SAC, CQL and WSRL-without-warm-up arms stand in for runs that wrote part of their folders (no
@@ -44,11 +46,12 @@ def test_every_arm_reports_and_a_failure_keeps_the_old_report(o2o, tmp_path, mon
     # last arm fails the script.
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     arms = ("calql", "sac", "cql", "wsrl_no_warmup", "unknown-arm")
-    o2o.PRESETS["quick"] = o2o.Preset(2, 100, 300, 100, 100, arms)
-    configs, init_from = {}, {}
+    o2o.PRESETS["quick"] = o2o.Preset(2, 100, 300, 100, 100, arms, cql_alpha=7.0)
+    configs, init_from, overrides = {}, {}, {}
 
     def partial_run(config, out, **kw):
         configs[config.method], init_from[config.method] = config, kw.get("init_from")
+        overrides[config.method] = kw.get("hparams_overrides")
         (Path(out) / "checkpoints").mkdir(parents=True)
         (Path(out) / "metrics.jsonl").write_text('{"step": 0}\n')
         return {"out": out, "wall_time_s": 0.0}
@@ -66,3 +69,5 @@ def test_every_arm_reports_and_a_failure_keeps_the_old_report(o2o, tmp_path, mon
     # in all else WSRL's config (compared as config.json holds it: through JSON, tuples as lists)
     assert json.loads(json.dumps({**no_warmup.to_dict(), "warmup_steps": 100})) == wsrl_run
     assert init_from["wsrl"].endswith("pretrain_100") and init_from["cql"] is None
+    # SAC has no penalty weight; the CQL arm gets the preset's
+    assert overrides["sac"] is None and overrides["cql"] == overrides["wsrl"] == {"cql_alpha": 7.0}
