@@ -22,7 +22,7 @@
    learning_curves.png with CI bands.
 
 Presets (`--preset`):
-- `quick` (`make run`, about 8 minutes on a 2-core CPU from a fresh clone): 16 seeds, 6,000
+- `quick` (`make run`, under 10 minutes on a 2-core CPU from a fresh clone): 12 seeds, 6,000
   pretraining updates with penalty weight (alpha) 10, 5,000 online steps, WSRL warm-up 1,000 (a
   fifth of the online budget; the paper's 5,000 is in `dip`). Alpha 10, not the papers'
   locomotion 5: at this budget and on this 10,000-transition file, alpha 5 leaves the pretrained
@@ -74,7 +74,7 @@ class Preset:
 
 
 PRESETS = {
-    "quick": Preset(16, 6_000, 5_000, 500, 1_000, ("calql", "wsrl", "wsrl_no_warmup", "sac"), cql_alpha=10.0),
+    "quick": Preset(12, 6_000, 5_000, 500, 1_000, ("calql", "wsrl", "wsrl_no_warmup", "sac"), cql_alpha=10.0),
     "dip": Preset(8, 30_000, 15_000, 1_000, 5_000, ("calql", "wsrl", "wsrl_no_warmup", "cql")),
 }
 LABELS = {
