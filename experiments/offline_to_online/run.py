@@ -26,8 +26,9 @@ Presets (`--preset`):
   pretraining updates with penalty weight (alpha) 10, 5,000 online steps, WSRL warm-up 1,000 (a
   fifth of the online budget; the paper's 5,000 is in `dip`). Alpha 10, not the papers'
   locomotion 5: at this budget and on this 10,000-transition file, alpha 5 leaves the pretrained
-  agent near 36 (below the data's 49.6; more updates do not lift it, and d3rlpy's Cal-QL at the
-  same settings scores the same), alpha 10 starts it at the data (the README has the figures).
+  agent near 36 (below the data's 49.6; more updates do not lift it, and d3rlpy's Cal-QL at
+  alpha 5 scores 23-33 on this file at this budget), alpha 10 starts it at the data within the
+  CI (the README has the figures).
 - `dip` (WSRL's no-dip claim, about 40 minutes): 8 seeds, 30,000 pretraining updates (enough
   for the critic's mean Q to stop moving at discount 0.99), the paper's 5,000-step warm-up,
   15,000 online steps.
