@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(method, config, **kw):
         print(f"\n== {LABELS[method]} ==", flush=True)
-        if method != "sac":  # every arm but SAC has Cal-QL's or CQL's hyperparameters
+        if isinstance(config.agent, CQLConfig):  # Cal-QL's and CQL's agents (the WSRL arms restore Cal-QL's)
             kw["hparams_overrides"] = {"cql_alpha": preset.cql_alpha}
         summary = run_finetune(config, out=str(out.staging / method), **common, **kw)
         runs[LABELS[method]] = Path(summary["out"])
