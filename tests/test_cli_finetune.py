@@ -132,6 +132,7 @@ def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp
         (["--algo", "calql", "--pretrain-algo", "cql"], "--pretrain-algo is for wsrl and moorl"),
         (["--algo", "sac", "--pretrain-updates", "5"], "starts from scratch"),
         (["--algo", "iql", "--num-actions", "4"], "--num-actions is a CQL"),
+        (["--algo", "iql", "--critic-out-init", "0.01"], "--critic-out-init is a SAC-family setting"),
         (["--algo", "calql", "--hparam", "gamma=0.9"], "dataset's Monte-Carlo returns use gamma 0.99"),
         (["--algo", "wsrl", "--hparam", "cql_alpah=1"], "not hyperparameters of wsrl"),
     ],

@@ -5,9 +5,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxrl_hybrid.agents import CalQLConfig, CQLConfig, SACConfig
+from jaxrl_hybrid.agents.cql.agent import CalQL
+from jaxrl_hybrid.agents.h2o import H2OConfig
+from jaxrl_hybrid.agents.sac.agent import SAC
 from jaxrl_hybrid.networks import MLP, QEnsemble, min_over_subset, tanh_gaussian_sample
 from jaxrl_hybrid.training import replay
-from jaxrl_hybrid.types import Transition
+from jaxrl_hybrid.types import EnvSpec, Transition
 
 
 def test_q_ensemble_is_one_batched_module_with_independent_members():
@@ -17,6 +21,32 @@ def test_q_ensemble_is_one_batched_module_with_independent_members():
     assert out.shape == (5, 4, 7)
     assert all(leaf.shape[0] == 5 for leaf in jax.tree.leaves(params))
     assert float(jnp.abs(out[0] - out[1]).max()) > 1e-4  # members differ
+
+
+def test_critic_out_init_scales_only_the_critics_output_layer():
+    """`critic_out_init` (default 1) sets the std of the critics' output kernel to
+    critic_out_init / sqrt(fan_avg), for every SAC-family agent, and leaves the hidden layers as
+    they were; 0 or less is refused by name."""
+    assert SACConfig().critic_out_init == CQLConfig().critic_out_init == H2OConfig().critic_out_init == 1.0
+    spec = EnvSpec("toy", obs_shape=(3,), action_dim=1, discrete=False, max_episode_steps=10)
+    fan_avg = (256 + 1) / 2
+    kernels = {}
+    for scale in (1.0, 0.01):
+        for agent in (SAC(SACConfig(critic_out_init=scale), spec), CalQL(CalQLConfig(critic_out_init=scale), spec)):
+            params = agent.init(jax.random.PRNGKey(0)).critic.params
+            kernels[agent.name, scale] = params
+            (out_kernel,) = [leaf for leaf in jax.tree.leaves(params) if leaf.shape == (2, 256, 1)]
+            np.testing.assert_allclose(np.std(np.asarray(out_kernel)), scale / np.sqrt(fan_avg), rtol=0.15)
+    hidden = [leaf for leaf in jax.tree.leaves(kernels["calql", 1.0]) if leaf.shape == (2, 256, 256)]
+    small = [leaf for leaf in jax.tree.leaves(kernels["calql", 0.01]) if leaf.shape == (2, 256, 256)]
+    np.testing.assert_array_equal(np.asarray(hidden[0]), np.asarray(small[0]))
+    with pytest.raises(ValueError, match="critic_out_init must be > 0"):
+        SACConfig(critic_out_init=0.0)
+    # The CLIs' --critic-out-init reaches the agent's config (train here; finetune alike).
+    from jaxrl_hybrid.cli.train import Train, agent_config
+
+    assert agent_config(Train(algo="calql", critic_out_init=0.01), "gymnax:Pendulum-v1").critic_out_init == 0.01
+    assert agent_config(Train(algo="calql"), "gymnax:Pendulum-v1").critic_out_init == 1.0
 
 
 def test_mlp_layer_norm_option_adds_parameters():

@@ -89,6 +89,9 @@ def test_cli_trains_offline_on_a_dataset_file_with_normalised_scores(tmp_path, c
     bad = ["train", "--algo", "iql", "--dataset", str(data), "--num-actions", "4", "--out", str(tmp_path / "z")]
     assert main(bad) == 2
     assert "--num-actions is a CQL / Cal-QL setting" in capsys.readouterr().err
+    bad = ["train", "--algo", "iql", "--dataset", str(data), "--critic-out-init", "0.01", "--out", str(tmp_path / "z")]
+    assert main(bad) == 2
+    assert "--critic-out-init is a SAC-family setting" in capsys.readouterr().err
     # The final agent states of all four runs are an orbax checkpoint with the config and fingerprint.
     from jaxrl_hybrid.agents import BCConfig
     from jaxrl_hybrid.checkpoint import read_metadata, restore_agent_states

@@ -99,6 +99,9 @@ class Finetune(RunOptions):
     """online critic updates per env step; default wsrl 4, else 1"""
     num_actions: int | None = None
     """CQL / Cal-QL sampled actions per set; default 10"""
+    critic_out_init: float | None = None
+    """SAC family (wsrl, calql, cql, sac, moorl): the critics' output-layer init scale (std / sqrt(fan_avg));
+    default 1 (the CQL family's reference code: 0.01, see agents.sac.config.SACConfig)"""
     critic_loss: Literal["mse", "huber", "hl_gauss", "two_hot"] = "mse"
     num_bins: int = 101
     v_min: float | None = None
@@ -161,6 +164,8 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         return value if value is not None else defaults.get(name, fallback)
 
     fields = {f.name for f in dataclasses.fields(cfg_cls)}
+    if args.critic_out_init is not None and "critic_out_init" not in fields:
+        raise ValueError(f"--critic-out-init is a SAC-family setting; --algo {method} pretrains {pretrained}")
     num_critics = pick("num_critics", 2)
     env = args.env or dataset.metadata.get("env") or ""
     given = {
@@ -169,6 +174,7 @@ def build_finetune_config(args: Finetune, dataset) -> FinetuneConfig:
         "num_min_critics": min(2, num_critics),
         "critic_layer_norm": bool(pick("layer_norm", False)),
         "num_actions": args.num_actions,
+        "critic_out_init": args.critic_out_init,
         "critic_loss": critic_loss_from(args, env),
     }
     agent = cfg_cls(**{k: v for k, v in given.items() if k in fields and v is not None})

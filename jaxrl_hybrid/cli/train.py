@@ -79,6 +79,9 @@ class Train(RunOptions):
     """SAC: hidden-layer activation of actor and critics, relu (default), swish, tanh, gelu or elu"""
     num_actions: int | None = None
     """CQL / Cal-QL: sampled actions per set (uniform, policy, next-state policy); default 10"""
+    critic_out_init: float | None = None
+    """SAC family: the critics' output-layer init scale (std / sqrt(fan_avg)); default the algorithm's
+    reference code's (CQL, Cal-QL, H2O: 0.01, every Q starts near 0; SAC: 1)"""
     n_step: int | None = None
     """DQN: steps per return before bootstrapping; default 3 (Rainbow's)"""
     action_levels: int | None = None
@@ -157,11 +160,14 @@ def agent_config(args: Train, env: str):
         "critic_layer_norm": args.layer_norm,
         "layer_norm": args.layer_norm,
         "num_actions": args.num_actions,
+        "critic_out_init": args.critic_out_init,
         "activation": args.activation,
         "n_step": args.n_step,
         "levels": args.action_levels,
         "bins": args.action_bins,
     }
+    if args.critic_out_init is not None and "critic_out_init" not in fields:
+        raise ValueError(f"--critic-out-init is a SAC-family setting; --algo {args.algo} keeps its own critic init")
     kwargs = {k: v for k, v in given.items() if k in fields and v is not None}
     if "critic_loss" in fields and (args.algo != "riql" or args.critic_loss != "mse"):
         kwargs["critic_loss"] = critic_loss_from(args, env)  # RIQL keeps its Huber default unless asked

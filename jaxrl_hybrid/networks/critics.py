@@ -16,17 +16,23 @@ from jaxrl_hybrid.networks.mlp import MLP, activation_fn, flatten_obs
 
 
 class QNetwork(nn.Module):
-    """Q(s, a) for a continuous action: MLP over [obs, action]."""
+    """Q(s, a) for a continuous action: MLP over [obs, action].
+
+    `out_init` scales the output layer's init (`MLP.final_init_scale`: std out_init /
+    sqrt(fan_avg)); 1 is the hidden layers' convention, 0.01 starts every Q near 0.
+    """
 
     hidden_dims: Sequence[int]
     out_dim: int = 1
     layer_norm: bool = False
     activation: str = "relu"
+    out_init: float = 1.0
 
     @nn.compact
     def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
         x = jnp.concatenate([obs, action], axis=-1)
-        return MLP(self.hidden_dims, self.out_dim, self.layer_norm, activation_fn(self.activation))(x)
+        act = activation_fn(self.activation)
+        return MLP(self.hidden_dims, self.out_dim, self.layer_norm, act, final_init_scale=self.out_init)(x)
 
 
 def ensemble(module: type[nn.Module], num_members: int, in_axes: int | None = None) -> type[nn.Module]:
@@ -55,11 +61,12 @@ class QEnsemble(nn.Module):
     out_dim: int = 1
     layer_norm: bool = False
     activation: str = "relu"
+    out_init: float = 1.0
 
     @nn.compact
     def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
         members = ensemble(QNetwork, self.num_members)
-        return members(self.hidden_dims, self.out_dim, self.layer_norm, self.activation)(obs, action)
+        return members(self.hidden_dims, self.out_dim, self.layer_norm, self.activation, self.out_init)(obs, action)
 
 
 class ValueNetwork(nn.Module):

@@ -49,6 +49,7 @@ class SAC:
                 config.critic_loss.output_dim,
                 config.critic_layer_norm,
                 config.activation,
+                config.critic_out_init,
             ),
             action_dim=spec.action_dim,
         )
