@@ -83,14 +83,16 @@ def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp
     assert main([*argv, "--init-from", pretrained, "--out", str(resumed)]) == 0
     assert _online(resumed) == _online(first)
     assert json.loads((resumed / "summary.json").read_text())["init_from"] == pretrained
+    hparams = json.loads((first / "config.json").read_text())["hparams"]
+    assert json.loads((resumed / "config.json").read_text())["pretrain_hparams"] == [hparams]
 
     # An offline `train` run's checkpoints/ folder (its metadata holds the TrainConfig) is taken the
     # same way: accepted, and the same agents restored. From the same agents the online phase is the
     # same bit for bit (`resumed` above); the run is stopped after the restore (CI time: a third
     # host-stepped program, which the compilation cache cannot serve, would repeat that).
     meta = read_metadata(pretrained)
-    train_meta = {"train": {"algo": "calql"}, "num_seeds": 2, "seed": 0, "grid": [{}],
-                  "dataset_fingerprint": meta["dataset_fingerprint"]}  # fmt: skip
+    train_meta = {"train": {"algo": "calql"}, "num_seeds": 2, "seed": 0, "grid": [{"cql_alpha": 3.0}],
+                  "hparams": hparams, "dataset_fingerprint": meta["dataset_fingerprint"]}  # fmt: skip
     shutil.copytree(first / "checkpoints" / "pretrain_100", tmp_path / "train_run" / "checkpoints")
     (tmp_path / "train_run" / "checkpoints" / "checkpoint.json").write_text(json.dumps(train_meta))
     import jaxrl_hybrid.experiment.finetune as finetune_run
@@ -105,9 +107,14 @@ def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp
         raise Restored
 
     monkeypatch.setattr(finetune_run, "restore_like", restore_then_stop)
-    for i, folder in enumerate((pretrained, tmp_path / "train_run" / "checkpoints")):
+    # Hyperparameters other than the pretraining's are named, and config.json keeps both.
+    runs = [(pretrained, ["--hparam", "cql_alpha=3"], "cql_alpha: pretrained with 5, this run 3"),
+            (tmp_path / "train_run" / "checkpoints", [], "cql_alpha: pretrained with 3, this run 5")]  # fmt: skip
+    for i, (folder, extra, note) in enumerate(runs):
+        capsys.readouterr()
         with pytest.raises(Restored):
-            main([*argv, "--init-from", str(folder), "--out", str(tmp_path / f"restored{i}")])
+            main([*argv, "--init-from", str(folder), "--out", str(tmp_path / f"restored{i}"), *extra])
+        assert note in capsys.readouterr().err
     leaves = [jax.tree.leaves(agents) for agents in restored]
     assert len(leaves[0]) == len(leaves[1]) > 0
     for x, y in zip(*leaves, strict=True):

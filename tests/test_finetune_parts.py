@@ -240,3 +240,17 @@ def test_observation_normalised_agents_fine_tune_on_raw_buffers(toy_dataset):
     assert isinstance(program.online_agent, NormalizedAgent)
     out = jax.eval_shape(jax.vmap(program.train), jax.random.split(jax.random.PRNGKey(0), 2))
     assert out["metrics"]["eval_returns"].shape == (2, 3, 1)
+
+
+def test_saved_hparams_of_finetune_and_train_checkpoints_and_their_differences():
+    from jaxrl_hybrid.experiment.finetune import hparams_differences, saved_hparams
+
+    finetune_meta = {"algo": "calql", "hparams": {"cql_alpha": 10.0, "gamma": 0.99}}
+    assert saved_hparams(finetune_meta) == [{"cql_alpha": 10.0, "gamma": 0.99}]
+    train_meta = {"train": {"algo": "calql"}, "hparams": {"cql_alpha": 5.0, "gamma": 0.99},
+                  "grid": [{"cql_alpha": 1.0}, {}]}  # fmt: skip
+    assert saved_hparams(train_meta) == [{"cql_alpha": 1.0, "gamma": 0.99}, {"cql_alpha": 5.0, "gamma": 0.99}]
+    assert saved_hparams({"algo": "calql"}) is None  # a checkpoint written before they were recorded
+    given = {"cql_alpha": 5.0, "gamma": 0.99, "online_only": 1.0}
+    assert hparams_differences(saved_hparams(train_meta), given) == ["cql_alpha: pretrained with 1, this run 5"]
+    assert hparams_differences(None, given) == []

@@ -39,6 +39,29 @@ def _stats(values: np.ndarray, ok: np.ndarray, seed: int) -> dict[str, Any]:
     return {"per_seed": np.asarray(values).tolist(), **finite_summary(values, ok, seed)}
 
 
+def saved_hparams(meta: dict) -> list[dict[str, float]] | None:
+    """The traced hyperparameters a checkpoint's agents were trained with, one dict per hparam
+    setting (runs in setting-major order): a finetune run's `hparams`, or a `train` run's defaults
+    with each `grid` setting applied. None for a checkpoint that records none (written before
+    checkpoints recorded them)."""
+    if "hparams" not in meta:
+        return None
+    if "train" in meta:  # a `train` run's checkpoints/: its defaults and grid
+        return [{**meta["hparams"], **setting} for setting in meta.get("grid") or [{}]]
+    return [dict(meta["hparams"])]
+
+
+def hparams_differences(saved: list[dict[str, float]] | None, given: dict[str, float]) -> list[str]:
+    """`name: pretrained with A, this run B` for each hyperparameter both name whose values differ
+    (float32 values compared as recorded)."""
+    differences = []
+    for setting in saved or []:
+        for name in sorted(set(setting) & set(given)):
+            if setting[name] != given[name]:
+                differences.append(f"{name}: pretrained with {setting[name]:g}, this run {given[name]:g}")
+    return sorted(set(differences))
+
+
 def run_finetune(
     config: FinetuneConfig,
     *,
@@ -96,6 +119,21 @@ def run_finetune(
         raise ValueError(f"hparams {unknown}: not hyperparameters of {config.method}; known: {names}")
     hparams_one = program.default_hparams.replace(**{k: jnp.float32(v) for k, v in overrides.items()})
     check_mc_discount("calql" if "calql" in (algo, config.method) else algo, hparams_one, dataset)
+    hparams_record = jax.tree.map(float, dataclasses.asdict(hparams_one))
+    pretrain_hparams = None
+    if init_from is not None:
+        # The restored agents' own hyperparameters go into config.json beside this run's: a run
+        # given other values (say --hparam cql_alpha=5 on agents pretrained at 10) must not
+        # record them as the pretraining's.
+        pretrain_hparams = saved_hparams(meta)
+        differences = hparams_differences(pretrain_hparams, hparams_record)
+        if pretrain_hparams is None:
+            print(f"note: {init_from} records no hyperparameters; config.json's pretrain_hparams is null",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        elif differences:
+            print(f"note: the agents in {init_from} were pretrained with other hyperparameters than this run's "
+                  f"({'; '.join(differences)}); config.json records both (pretrain_hparams, hparams)",
+                  file=sys.stderr, flush=True)  # fmt: skip
     hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_seeds, *jnp.shape(x))), hparams_one)
     keys = seed_keys(seed, num_seeds)
     env_name = config.env or dataset.metadata.get("env")  # --env overrides the recorded one
@@ -105,12 +143,13 @@ def run_finetune(
         "reward_scale_factor": program.reward_scale,
         "pretrain_algo": algo,
         "init_from": init_from,
+        "pretrain_hparams": pretrain_hparams,
         "dataset_fingerprint": fingerprint,
         "env": env_name,
         "num_seeds": num_seeds,
         "seed": seed,
         "seed_derivation": "key_i = fold_in(PRNGKey(seed), i); phase keys fold_in(key_i, phase)",
-        "hparams": jax.tree.map(float, dataclasses.asdict(hparams_one)),
+        "hparams": hparams_record,
         "jax_version": jax.__version__,
         "backend": jax.default_backend(),
         "layout": layout_record(execution or Execution(), num_seeds),
@@ -142,6 +181,7 @@ def run_finetune(
         "num_runs": num_seeds,
         "seed": seed,
         "agent": config.to_dict()["agent"],
+        "hparams": hparams_record,
         "jax_version": jax.__version__,
     }
 

@@ -169,6 +169,7 @@ def run_experiment(
             "dataset_fingerprint": fingerprint,
             "num_seeds": num_seeds,
             "seed": seed,
+            "hparams": jax.tree.map(float, dataclasses.asdict(base)),
             "grid": grid,
             "run_order": "hparam setting major, seed minor",
             "steps": program.total_env_steps,
