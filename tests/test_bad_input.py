@@ -73,6 +73,14 @@ CASES = {
         ["train", "--algo", "iql", "--dataset", "{tmp}/pend.hdf5", "--updates", "0"],
         "--updates 0: expected an integer >= 1",
     ),
+    "total_steps_offline": (  # not read offline: 6,000 env steps would silently be 100,000 updates
+        ["train", "--algo", "calql", "--dataset", "{tmp}/pend.hdf5", "--total-steps", "6000"],
+        "--total-steps counts env steps of online training; --algo calql trains offline for --updates N",
+    ),
+    "updates_online": (
+        ["train", "--algo", "sac", "--updates", "6000"],
+        "--updates counts offline gradient updates; --algo sac trains online for --total-steps N",
+    ),
     "num_seeds_0": (["train", "--num-seeds", "0"], "--num-seeds 0: expected"),
     "out_empty": (["train", "--out", ""], "--out '': expected a folder path"),
     "out_under_a_file": (["train", "--out", "{tmp}/notes.txt/sub"], "cannot be created, {tmp}/notes.txt is a file"),

@@ -26,6 +26,8 @@ from jaxrl_hybrid.cli.options import (
 )
 from jaxrl_hybrid.envs.names import DEFAULT_ENV
 
+DEFAULT_TOTAL_STEPS, DEFAULT_UPDATES = 20_000, 100_000  # online env steps, offline updates per seed
+
 
 @dataclasses.dataclass
 class Train(RunOptions):
@@ -44,10 +46,10 @@ class Train(RunOptions):
     """offline dataset: HDF5 file, Minari folder or local Minari id"""
     num_seeds: int = 8
     seed: int = 0
-    total_steps: int = 20_000
-    """online: env steps per seed"""
-    updates: int = 100_000
-    """offline: gradient updates per seed"""
+    total_steps: int | None = None
+    """online: env steps per seed; default 20000"""
+    updates: int | None = None
+    """offline: gradient updates per seed; default 100000"""
     critic_loss: Literal["mse", "huber", "hl_gauss", "two_hot", "c51"] = "mse"
     """critic loss: regression (mse, huber) or classification (hl_gauss, two_hot; c51 for dqn and pqn)"""
     num_bins: int = 101
@@ -235,11 +237,16 @@ def build_config(args: Train, dataset=None):
                 real_fraction=args.rollout_real_fraction,
                 dynamics=DynamicsConfig(hidden_dims=args.model_hidden_dims, max_epochs=args.model_epochs),
             )
+        if args.total_steps is not None:
+            raise ValueError(
+                f"--total-steps counts env steps of online training; --algo {args.algo} trains offline for --updates N"
+            )
+        updates = args.updates if args.updates is not None else DEFAULT_UPDATES
         return TrainConfig(
             algo=args.algo,
             env=env,
-            total_steps=args.updates,
-            eval_every=eval_every_or_default(args.eval_every, args.updates),
+            total_steps=updates,
+            eval_every=eval_every_or_default(args.eval_every, updates),
             num_eval_episodes=args.num_eval_episodes,
             batch_size=args.batch_size,
             utd=args.utd,
@@ -253,6 +260,11 @@ def build_config(args: Train, dataset=None):
         )
     if args.dataset is not None:
         raise ValueError(f"--algo {args.algo} trains online; --dataset is for the offline algorithms")
+    if args.updates is not None:
+        raise ValueError(
+            f"--updates counts offline gradient updates; --algo {args.algo} trains online for --total-steps N"
+        )
+    total_steps = args.total_steps if args.total_steps is not None else DEFAULT_TOTAL_STEPS
     if args.model_rollouts:
         raise ValueError(f"--model-rollouts augments offline datasets; --algo {args.algo} trains online")
     if args.reward_scale is not None:
@@ -267,11 +279,11 @@ def build_config(args: Train, dataset=None):
         algo=args.algo,
         env=env,
         env_overrides=pairs(args.env_override, "env-override"),
-        total_steps=args.total_steps,
+        total_steps=total_steps,
         num_envs=args.num_envs or agent_info(args.algo).num_envs,
         learning_starts=0 if on_policy else args.learning_starts,
         buffer_size=args.buffer_size,
-        eval_every=eval_every_or_default(args.eval_every, args.total_steps),
+        eval_every=eval_every_or_default(args.eval_every, total_steps),
         num_eval_episodes=args.num_eval_episodes,
         batch_size=args.batch_size,
         utd=args.utd,
