@@ -28,6 +28,7 @@ def test_critic_out_init_scales_only_the_critics_output_layer():
     critic_out_init / sqrt(fan_avg), for every SAC-family agent, and leaves the hidden layers as
     they were; 0 or less is refused by name."""
     assert SACConfig().critic_out_init == CQLConfig().critic_out_init == H2OConfig().critic_out_init == 1.0
+    assert CalQLConfig().critic_out_init == 0.07  # Cal-QL's reference code (JaxCQL's output layer)
     spec = EnvSpec("toy", obs_shape=(3,), action_dim=1, discrete=False, max_episode_steps=10)
     fan_avg = (256 + 1) / 2
     kernels = {}
@@ -46,7 +47,7 @@ def test_critic_out_init_scales_only_the_critics_output_layer():
     from jaxrl_hybrid.cli.train import Train, agent_config
 
     assert agent_config(Train(algo="calql", critic_out_init=0.01), "gymnax:Pendulum-v1").critic_out_init == 0.01
-    assert agent_config(Train(algo="calql"), "gymnax:Pendulum-v1").critic_out_init == 1.0
+    assert agent_config(Train(algo="calql"), "gymnax:Pendulum-v1").critic_out_init == 0.07
 
 
 def test_mlp_layer_norm_option_adds_parameters():

@@ -101,7 +101,7 @@ class Finetune(RunOptions):
     """CQL / Cal-QL sampled actions per set; default 10"""
     critic_out_init: float | None = None
     """SAC family (wsrl, calql, cql, sac, moorl): the critics' output-layer init scale (std / sqrt(fan_avg));
-    default 1 (the CQL family's reference code: 0.01, see agents.sac.config.SACConfig)"""
+    default 1, Cal-QL (and wsrl's Cal-QL) 0.07, its reference code's (see agents.sac.config.SACConfig)"""
     critic_loss: Literal["mse", "huber", "hl_gauss", "two_hot"] = "mse"
     num_bins: int = 101
     v_min: float | None = None

@@ -82,8 +82,8 @@ class Train(RunOptions):
     num_actions: int | None = None
     """CQL / Cal-QL: sampled actions per set (uniform, policy, next-state policy); default 10"""
     critic_out_init: float | None = None
-    """SAC family: the critics' output-layer init scale (std / sqrt(fan_avg)); default the algorithm's
-    reference code's (CQL, Cal-QL, H2O: 0.01, every Q starts near 0; SAC: 1)"""
+    """SAC family: the critics' output-layer init scale (std / sqrt(fan_avg)); default 1, Cal-QL 0.07
+    (its reference code's small output layer; see agents.sac.config.SACConfig)"""
     n_step: int | None = None
     """DQN: steps per return before bootstrapping; default 3 (Rainbow's)"""
     action_levels: int | None = None
