@@ -254,3 +254,16 @@ def test_saved_hparams_of_finetune_and_train_checkpoints_and_their_differences()
     given = {"cql_alpha": 5.0, "gamma": 0.99, "online_only": 1.0}
     assert hparams_differences(saved_hparams(train_meta), given) == ["cql_alpha: pretrained with 1, this run 5"]
     assert hparams_differences(None, given) == []
+
+
+def test_finetune_cli_critic_out_init_reaches_the_pretrained_agents_config(toy_dataset):
+    """`finetune --critic-out-init` sets the pretrained agent's output-layer init; without it each
+    agent keeps its own default (Cal-QL's reference code's 0.07, so WSRL's too; CQL 1)."""
+    from jaxrl_hybrid.cli.finetune import Finetune, build_finetune_config
+
+    def out_init(**kw):
+        return build_finetune_config(Finetune(dataset="toy.hdf5", **kw), toy_dataset).agent.critic_out_init
+
+    assert out_init(algo="wsrl") == out_init(algo="calql") == 0.07
+    assert out_init(algo="cql") == 1.0
+    assert out_init(algo="wsrl", critic_out_init=0.01) == 0.01
