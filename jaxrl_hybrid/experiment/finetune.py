@@ -126,11 +126,10 @@ def run_finetune(
         # given other values (say --hparam cql_alpha=5 on agents pretrained at 10) must not
         # record them as the pretraining's.
         pretrain_hparams = saved_hparams(meta)
-        differences = hparams_differences(pretrain_hparams, hparams_record)
         if pretrain_hparams is None:
             print(f"note: {init_from} records no hyperparameters; config.json's pretrain_hparams is null",
                   file=sys.stderr, flush=True)  # fmt: skip
-        elif differences:
+        elif differences := hparams_differences(pretrain_hparams, hparams_record):
             print(f"note: the agents in {init_from} were pretrained with other hyperparameters than this run's "
                   f"({'; '.join(differences)}); config.json records both (pretrain_hparams, hparams)",
                   file=sys.stderr, flush=True)  # fmt: skip

@@ -169,7 +169,7 @@ def run_experiment(
             "dataset_fingerprint": fingerprint,
             "num_seeds": num_seeds,
             "seed": seed,
-            "hparams": jax.tree.map(float, dataclasses.asdict(base)),
+            "hparams": record["hparams"],
             "grid": grid,
             "run_order": "hparam setting major, seed minor",
             "steps": program.total_env_steps,
