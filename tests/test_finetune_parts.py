@@ -254,6 +254,9 @@ def test_saved_hparams_of_finetune_and_train_checkpoints_and_their_differences()
     given = {"cql_alpha": 5.0, "gamma": 0.99, "online_only": 1.0}
     assert hparams_differences(saved_hparams(train_meta), given) == ["cql_alpha: pretrained with 1, this run 5"]
     assert hparams_differences(None, given) == []
+    # A grid records the typed value, a run's hparams its float32 rounding: the same hyperparameter.
+    typed = {"train": {}, "hparams": {"actor_lr": 1e-3}, "grid": [{"actor_lr": 3e-4}]}
+    assert hparams_differences(saved_hparams(typed), {"actor_lr": float(np.float32(3e-4))}) == []
 
 
 def test_finetune_cli_critic_out_init_reaches_the_pretrained_agents_config(toy_dataset):

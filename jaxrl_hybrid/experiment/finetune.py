@@ -53,11 +53,12 @@ def saved_hparams(meta: dict) -> list[dict[str, float]] | None:
 
 def hparams_differences(saved: list[dict[str, float]] | None, given: dict[str, float]) -> list[str]:
     """`name: pretrained with A, this run B` for each hyperparameter both name whose values differ
-    (float32 values compared as recorded)."""
+    as float32, the precision they are traced in (a `train` grid records the value typed, 3e-4,
+    the hparams its float32 rounding, 0.0003000000142)."""
     differences = []
     for setting in saved or []:
         for name in sorted(set(setting) & set(given)):
-            if setting[name] != given[name]:
+            if np.float32(setting[name]) != np.float32(given[name]):
                 differences.append(f"{name}: pretrained with {setting[name]:g}, this run {given[name]:g}")
     return sorted(set(differences))
 
