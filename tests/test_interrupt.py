@@ -95,6 +95,11 @@ def test_interrupt_then_resume_repeats_every_number(tmp_path, reference, when, s
     assert not list(staging.rglob(".tmp-*")), "a half-written checkpoint was left"
     command = shlex.split(last.split("continue it with: ", 1)[1])
     assert command[0] == "jaxrl-hybrid" and command[-1] == "--resume"
+    # The CLI record as it was written before --total-steps / --updates lost their defaults
+    # (01f5d68): every flag's value, `updates` at its old default for this online run. A run
+    # folder started by that code resumes: the record fills the defaults the same way.
+    config = json.loads((staging / "config.json").read_text())
+    assert (config["cli"]["total_steps"], config["cli"]["updates"]) == (3400, 100_000)
     resumed = _cli(command[1:])
     stdout, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err[-3000:]

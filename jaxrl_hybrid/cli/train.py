@@ -307,6 +307,14 @@ def train(args: Train) -> dict:
 
         dataset = load(args.dataset)  # once: for the config, the program and the fingerprint
     config = build_config(args, dataset)
+    # config.json's `cli` holds the flags with both budgets' defaults filled, as it did when the
+    # two flags had defaults (before 01f5d68): a run started then still resumes (the resume check
+    # compares this record), and the train config beside it holds the budget the run trains.
+    args = dataclasses.replace(
+        args,
+        total_steps=args.total_steps if args.total_steps is not None else DEFAULT_TOTAL_STEPS,
+        updates=args.updates if args.updates is not None else DEFAULT_UPDATES,
+    )
     env_slug = config.env.replace(":", "_").replace("/", "_")
     out = out_or_default(args.out, f"runs/{args.algo}_{env_slug}_s{args.seed}")
     return run_and_report(config, args, out=out, grid=grid, dataset=dataset)
