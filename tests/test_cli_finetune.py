@@ -84,7 +84,9 @@ def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp
     assert _online(resumed) == _online(first)
     assert json.loads((resumed / "summary.json").read_text())["init_from"] == pretrained
     hparams = json.loads((first / "config.json").read_text())["hparams"]
-    assert json.loads((resumed / "config.json").read_text())["pretrain_hparams"] == [hparams]
+    recorded = json.loads((resumed / "config.json").read_text())
+    assert recorded["pretrain_hparams"] == [hparams]
+    assert recorded["pretrain_agent"] == json.loads((first / "config.json").read_text())["finetune"]["agent"]
 
     # An offline `train` run's checkpoints/ folder (its metadata holds the TrainConfig) is taken the
     # same way: accepted, and the same agents restored. From the same agents the online phase is the
@@ -107,18 +109,22 @@ def test_finetune_writes_the_run_and_resumes_from_its_pretraining_checkpoint(tmp
         raise Restored
 
     monkeypatch.setattr(finetune_run, "restore_like", restore_then_stop)
-    # Hyperparameters other than the pretraining's are named, and config.json keeps both.
+    # Hyperparameters or a static agent setting other than the pretraining's are named (config.json
+    # keeps both).
     runs = [(pretrained, ["--hparam", "cql_alpha=3"], "cql_alpha: pretrained with 5, this run 3"),
-            (tmp_path / "train_run" / "checkpoints", [], "cql_alpha: pretrained with 3, this run 5")]  # fmt: skip
+            (tmp_path / "train_run" / "checkpoints", [], "cql_alpha: pretrained with 3, this run 5"),
+            (pretrained, ["--critic-out-init", "1"], "critic_out_init: pretrained with 0.07, this run 1.0"),
+            ]  # fmt: skip
     for i, (folder, extra, note) in enumerate(runs):
         capsys.readouterr()
         with pytest.raises(Restored):
             main([*argv, "--init-from", str(folder), "--out", str(tmp_path / f"restored{i}"), *extra])
         assert note in capsys.readouterr().err
     leaves = [jax.tree.leaves(agents) for agents in restored]
-    assert len(leaves[0]) == len(leaves[1]) > 0
-    for x, y in zip(*leaves, strict=True):
+    assert len(leaves[0]) == len(leaves[1]) == len(leaves[2]) > 0
+    for x, y, z in zip(*leaves, strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(z))
 
     # A checkpoint that does not fit the run is refused, naming why.
     for extra, message in [

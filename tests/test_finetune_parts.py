@@ -270,3 +270,15 @@ def test_finetune_cli_critic_out_init_reaches_the_pretrained_agents_config(toy_d
     assert out_init(algo="wsrl") == out_init(algo="calql") == 0.07
     assert out_init(algo="cql") == 1.0
     assert out_init(algo="wsrl", critic_out_init=0.01) == 0.01
+
+
+def test_saved_agent_config_of_finetune_and_train_checkpoints_and_its_differences():
+    from jaxrl_hybrid.experiment.finetune import agent_differences, saved_agent
+
+    agent = {"type": "CalQLConfig", "hidden_dims": [16, 16], "critic_out_init": 1.0}
+    assert saved_agent({"algo": "calql", "agent": agent}) == agent
+    assert saved_agent({"train": {"algo": "calql", "agent": agent}}) == agent
+    assert saved_agent({"algo": "calql"}) is None
+    given = {**agent, "critic_out_init": 0.07, "online_only": 1}
+    assert agent_differences(agent, given) == ["critic_out_init: pretrained with 1.0, this run 0.07"]
+    assert agent_differences(agent, agent) == [] and agent_differences(None, given) == []

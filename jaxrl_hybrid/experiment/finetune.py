@@ -23,7 +23,7 @@ from jaxrl_hybrid.checkpoint import read_metadata, restore_like, save_agent_stat
 from jaxrl_hybrid.data import fingerprint as data_fingerprint
 from jaxrl_hybrid.engine import Execution, first_divergence
 from jaxrl_hybrid.engine.core import layout_record
-from jaxrl_hybrid.experiment.record import Recorder, finite_summary
+from jaxrl_hybrid.experiment.record import Recorder, as_json, finite_summary
 from jaxrl_hybrid.report.curves import finetune_summary
 from jaxrl_hybrid.report.finetune import write_finetune_report
 from jaxrl_hybrid.training.finetune import PRETRAIN_KEY, make_finetune_program, pretrain_algo
@@ -61,6 +61,25 @@ def hparams_differences(saved: list[dict[str, float]] | None, given: dict[str, f
             if np.float32(setting[name]) != np.float32(given[name]):
                 differences.append(f"{name}: pretrained with {setting[name]:g}, this run {given[name]:g}")
     return sorted(set(differences))
+
+
+def saved_agent(meta: dict) -> dict | None:
+    """The static agent config (JSON, with its `type`) a checkpoint's agents were built with: a
+    finetune run's `agent`, a `train` run's `train.agent`; None where the checkpoint names none."""
+    if "train" in meta:
+        return meta["train"].get("agent")
+    return meta.get("agent")
+
+
+def agent_differences(saved: dict | None, given: dict) -> list[str]:
+    """`name: pretrained with A, this run B` for each static agent setting both name whose
+    values differ (the shapes are checked on restore; these are the rest, e.g. an init scale
+    that only mattered before the pretraining)."""
+    return [
+        f"{name}: pretrained with {saved[name]!r}, this run {given[name]!r}"
+        for name in sorted(set(saved or {}) & set(given))
+        if saved[name] != given[name]
+    ]
 
 
 def run_finetune(
@@ -121,7 +140,7 @@ def run_finetune(
     hparams_one = program.default_hparams.replace(**{k: jnp.float32(v) for k, v in overrides.items()})
     check_mc_discount("calql" if "calql" in (algo, config.method) else algo, hparams_one, dataset)
     hparams_record = jax.tree.map(float, dataclasses.asdict(hparams_one))
-    pretrain_hparams = None
+    pretrain_hparams = pretrain_agent = None
     if init_from is not None:
         # The restored agents' own hyperparameters go into config.json beside this run's: a run
         # given other values (say --hparam cql_alpha=5 on agents pretrained at 10) must not
@@ -134,6 +153,13 @@ def run_finetune(
             print(f"note: the agents in {init_from} were pretrained with other hyperparameters than this run's "
                   f"({'; '.join(differences)}); config.json records both (pretrain_hparams, hparams)",
                   file=sys.stderr, flush=True)  # fmt: skip
+        # Likewise their static agent config: the restore checks shapes, not the rest.
+        pretrain_agent = saved_agent(meta)
+        if differences := agent_differences(pretrain_agent, as_json(config.to_dict()["agent"])):
+            print(f"note: the agents in {init_from} were built with another agent config than this run's "
+                  f"({'; '.join(differences)}); they keep their parameters, this run's config applies from "
+                  "here on; config.json records both (pretrain_agent, finetune.agent)",
+                  file=sys.stderr, flush=True)  # fmt: skip
     hparams = jax.tree.map(lambda x: jnp.broadcast_to(x, (num_seeds, *jnp.shape(x))), hparams_one)
     keys = seed_keys(seed, num_seeds)
     env_name = config.env or dataset.metadata.get("env")  # --env overrides the recorded one
@@ -144,6 +170,7 @@ def run_finetune(
         "pretrain_algo": algo,
         "init_from": init_from,
         "pretrain_hparams": pretrain_hparams,
+        "pretrain_agent": pretrain_agent,
         "dataset_fingerprint": fingerprint,
         "env": env_name,
         "num_seeds": num_seeds,
@@ -167,7 +194,9 @@ def run_finetune(
         what="fine-tuning run",
         options=options,
         name=f"{config.method}-{env_name}",
-        ignore=resume_ignores,
+        # pretrain_agent is a record of the checkpoint (a resume restores the resume checkpoint,
+        # not --init-from); a run folder started before it was recorded resumes.
+        ignore=resume_ignores | {"pretrain_agent"},
     )
     scores = recorder.scores
     run_dir = recorder.run_dir
