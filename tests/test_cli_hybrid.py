@@ -41,6 +41,10 @@ def test_hybrid_cli_builds_the_configs_and_refuses_bad_input(tmp_path, data_file
     assert isinstance(config.agent, H2OConfig) and config.agent.dynamics.max_epochs == 7
     assert config.algo == "h2o-model" and config.eval_every == 2000 and config.env == "gymnax:Pendulum-v1"
     assert type(build_hybrid_config(Hybrid(method="sac-mix", dataset="x")).agent).__name__ == "SACConfig"
+    assert config.agent.critic_out_init == 1.0  # the default H2O keeps (its reference code: 0.01; see SACConfig)
+    for method in ("h2o", "sac-mix", "sac-sim"):
+        given = build_hybrid_config(Hybrid(method=method, dataset="x", critic_out_init=0.01))
+        assert given.agent.critic_out_init == 0.01
     out = str(tmp_path / "h")
     assert main(["hybrid", "--out", out]) == 2
     assert "--dataset is required" in capsys.readouterr().err

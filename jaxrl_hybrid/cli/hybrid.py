@@ -42,6 +42,8 @@ class Hybrid(RunOptions):
     real_fraction: float = 0.5
     """share of real rows in every batch (h2o, sac-mix)"""
     hidden_dims: tuple[int, ...] = (256, 256)
+    critic_out_init: float = 1.0
+    """the critics' output-layer init scale (std / sqrt(fan_avg)); see agents.sac.config.SACConfig"""
     batch_size: int = 256
     disc_hidden_dims: tuple[int, ...] = (256, 256)
     """H2O discriminator widths"""
@@ -70,11 +72,12 @@ def build_hybrid_config(args: Hybrid):
     if args.method == "h2o":
         agent = H2OConfig(
             hidden_dims=args.hidden_dims,
+            critic_out_init=args.critic_out_init,
             discriminator=DiscriminatorConfig(hidden_dims=args.disc_hidden_dims),
             dynamics=DynamicsConfig(hidden_dims=args.model_hidden_dims, max_epochs=args.model_epochs),
         )
     else:
-        agent = SACConfig(hidden_dims=args.hidden_dims)
+        agent = SACConfig(hidden_dims=args.hidden_dims, critic_out_init=args.critic_out_init)
     return HybridConfig(
         method=args.method,
         shift=args.shift,
