@@ -51,16 +51,24 @@ def saved_hparams(meta: dict) -> list[dict[str, float]] | None:
     return [dict(meta["hparams"])]
 
 
+def _differences(saved: dict, given: dict, same, show) -> list[str]:
+    """`name: pretrained with A, this run B` for each key both name whose values are not `same`."""
+    return [
+        f"{name}: pretrained with {show(saved[name])}, this run {show(given[name])}"
+        for name in sorted(set(saved) & set(given))
+        if not same(saved[name], given[name])
+    ]
+
+
 def hparams_differences(saved: list[dict[str, float]] | None, given: dict[str, float]) -> list[str]:
     """`name: pretrained with A, this run B` for each hyperparameter both name whose values differ
     as float32, the precision they are traced in (a `train` grid records the value typed, 3e-4,
     the hparams its float32 rounding, 0.0003000000142)."""
-    differences = []
-    for setting in saved or []:
-        for name in sorted(set(setting) & set(given)):
-            if np.float32(setting[name]) != np.float32(given[name]):
-                differences.append(f"{name}: pretrained with {setting[name]:g}, this run {given[name]:g}")
-    return sorted(set(differences))
+
+    def same(a, b):
+        return np.float32(a) == np.float32(b)
+
+    return sorted({d for setting in saved or [] for d in _differences(setting, given, same, lambda v: f"{v:g}")})
 
 
 def saved_agent(meta: dict) -> dict | None:
@@ -75,11 +83,7 @@ def agent_differences(saved: dict | None, given: dict) -> list[str]:
     """`name: pretrained with A, this run B` for each static agent setting both name whose
     values differ (the shapes are checked on restore; these are the rest, e.g. an init scale
     that only mattered before the pretraining)."""
-    return [
-        f"{name}: pretrained with {saved[name]!r}, this run {given[name]!r}"
-        for name in sorted(set(saved or {}) & set(given))
-        if saved[name] != given[name]
-    ]
+    return _differences(saved or {}, given, lambda a, b: a == b, repr)
 
 
 def run_finetune(
@@ -140,6 +144,7 @@ def run_finetune(
     hparams_one = program.default_hparams.replace(**{k: jnp.float32(v) for k, v in overrides.items()})
     check_mc_discount("calql" if "calql" in (algo, config.method) else algo, hparams_one, dataset)
     hparams_record = jax.tree.map(float, dataclasses.asdict(hparams_one))
+    config_record = config.to_dict()
     pretrain_hparams = pretrain_agent = None
     if init_from is not None:
         # The restored agents' own hyperparameters go into config.json beside this run's: a run
@@ -155,7 +160,7 @@ def run_finetune(
                   file=sys.stderr, flush=True)  # fmt: skip
         # Likewise their static agent config: the restore checks shapes, not the rest.
         pretrain_agent = saved_agent(meta)
-        if differences := agent_differences(pretrain_agent, as_json(config.to_dict()["agent"])):
+        if differences := agent_differences(pretrain_agent, as_json(config_record["agent"])):
             print(f"note: the agents in {init_from} were built with another agent config than this run's "
                   f"({'; '.join(differences)}); they keep their parameters, this run's config applies from "
                   "here on; config.json records both (pretrain_agent, finetune.agent)",
@@ -165,7 +170,7 @@ def run_finetune(
     env_name = config.env or dataset.metadata.get("env")  # --env overrides the recorded one
     refs = program.reference_returns
     record = {
-        "finetune": config.to_dict(),
+        "finetune": config_record,
         "reward_scale_factor": program.reward_scale,
         "pretrain_algo": algo,
         "init_from": init_from,
@@ -209,7 +214,7 @@ def run_finetune(
         "num_seeds": num_seeds,
         "num_runs": num_seeds,
         "seed": seed,
-        "agent": config.to_dict()["agent"],
+        "agent": config_record["agent"],
         "hparams": hparams_record,
         "jax_version": jax.__version__,
     }
