@@ -1,8 +1,7 @@
 """Issue 20, part 1: with the default flags a run's numbers do not depend on the machine's
 layout. The same 16-seed config on 1 and 4 forced host devices, and on 2 of 4 in two groups
 (--max-parallel) in a process pinned to one core, gives byte-identical metrics.jsonl and final
-returns. (The
-default block is 4 runs on CPU, so 16 runs are 4 blocks: 4 devices get one each.)"""
+returns. (The default block is 4 runs on CPU, so 16 runs are 4 blocks: 4 devices get one each.)"""
 
 from __future__ import annotations
 
@@ -55,8 +54,8 @@ def test_reference_is_one_device_in_blocks_of_four(reference):
     [
         (["--host-devices", "4"], (), 4, 1),
         # one core (taskset) and 2 blocks per group: 2 groups on 2 of the 4 devices; the compile
-        # sees one core, the pool stays pinned. (One run for both: a separate one-core run on 2
-        # devices in one group compiled the same 2-device executables again, CI time.)
+        # sees one core, the pool stays pinned. (One run for both, CI time: a separate one-core
+        # run on 2 devices in one group ran the same 2-device executables once more.)
         (["--host-devices", "4", "--max-parallel", "8"], ("taskset", "-c", "0"), 2, 2),
     ],
     ids=["4-devices", "1-core-4-devices-max-parallel-8"],
