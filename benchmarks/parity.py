@@ -13,6 +13,7 @@ score on other envs (`--env brax:hopper`, for example).
 
     python benchmarks/parity.py --out benchmarks/results/parity [--algos iql bc] [--datasets medium]
     python benchmarks/parity.py --sides ours & python benchmarks/parity.py --sides peer  # two cores
+    python benchmarks/parity.py --sides peer --peer-jobs 2   # d3rlpy's two seeds at once
 
 Data are generated once (`jaxrl-hybrid dataset generate`, cached in `--data-dir`); every run
 folder or peer JSON that exists with the same settings is kept, so an interrupted suite resumes.
@@ -129,7 +130,8 @@ def run_ours(algo: str, path: Path, out: Path, args) -> dict:
 
 
 def run_peer(algo: str, path: Path, out: Path, args, python: Path) -> dict:
-    """d3rlpy, one process per seed; each seed's JSON kept if it finished with these settings.
+    """d3rlpy, one process per seed, `args.peer_jobs` of them at once; each seed's JSON kept if it
+    finished with these settings.
 
     Each seed's policies are exported (`--export-dir`) and the final one is scored by our own
     evaluation in the file's env (`peer_policy.py`): for Pendulum beside d3rlpy's gymnasium score
@@ -137,19 +139,27 @@ def run_peer(algo: str, path: Path, out: Path, args, python: Path) -> dict:
     import peer_policy
 
     in_gymnasium = args.env == ENV
-    scores, ours_env, seconds = [], [], []
-    for seed in range(args.peer_seeds):
-        target = out / f"seed{seed}.json"
+    targets = [out / f"seed{seed}.json" for seed in range(args.peer_seeds)]
+
+    def finished(seed: int) -> bool:
         cfg = {"data": str(path), "algo": algo, "updates": args.updates, "episodes": args.episodes, "seed": seed}
-        done = json.loads(target.read_text()) if target.exists() else None
-        if done is None or not all(done["config"].get(k) == v for k, v in cfg.items()):
-            log(f"d3rlpy {algo} on {path.name}: seed {seed}")
-            out.mkdir(parents=True, exist_ok=True)
-            cmd = [str(python), str(HERE / "peers" / "d3rlpy_parity.py"), "--data", str(path), "--algo", algo]
-            cmd += ["--updates", str(args.updates), "--eval-every", str(args.eval_every)]
-            cmd += ["--episodes", str(args.episodes), "--export-dir", str(out / f"seed{seed}-policies")]
-            subprocess.run([*cmd, "--seed", str(seed), "--out", str(target)], cwd=ROOT, check=True)
-            done = json.loads(target.read_text())
+        done = json.loads(targets[seed].read_text()) if targets[seed].exists() else None
+        return done is not None and all(done["config"].get(k) == v for k, v in cfg.items())
+
+    todo = [seed for seed in range(args.peer_seeds) if not finished(seed)]
+    if todo:
+        out.mkdir(parents=True, exist_ok=True)
+        cmd = [str(python), str(HERE / "peers" / "d3rlpy_parity.py"), "--data", str(path), "--algo", algo]
+        cmd += ["--updates", str(args.updates), "--eval-every", str(args.eval_every), "--episodes", str(args.episodes)]
+        commands = {
+            seed: [*cmd, "--export-dir", str(out / f"seed{seed}-policies"), "--seed", str(seed)]
+            + ["--out", str(targets[seed])]
+            for seed in todo
+        }
+        run_seeds(commands, args.peer_jobs, f"d3rlpy {algo} on {path.name}")
+    scores, ours_env, seconds = [], [], []
+    for seed, target in enumerate(targets):
+        done = json.loads(target.read_text())
         final_policy = done["curve"][-1].get("policy")
         if final_policy and Path(final_policy).exists():
             scored = out / f"seed{seed}-our-env.json"
@@ -166,6 +176,39 @@ def run_peer(algo: str, path: Path, out: Path, args, python: Path) -> dict:
         "seconds": float(np.mean(seconds)) if seconds else None,
         "seeds_per_process": 1,
     }
+
+
+def run_seeds(commands: dict[int, list[str]], jobs: int, what: str) -> None:
+    """Run one process per seed, at most `jobs` at once. With `jobs` > 1 each process is
+    single-threaded unless the caller set `OMP_NUM_THREADS` (so `jobs` is the cores they take);
+    one at a time, the environment is passed as it is. A failed seed stops the others (they are
+    terminated; each peer process writes its JSON only at its end, so nothing half-written is
+    kept) and is reported by seed, exit code and command; Ctrl-C terminates every running seed."""
+    import os
+
+    env = dict(os.environ)
+    if jobs > 1:
+        env.setdefault("OMP_NUM_THREADS", "1")
+    pending, running = list(commands), {}
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                seed = pending.pop(0)
+                log(f"{what}: seed {seed}")
+                running[seed] = subprocess.Popen(commands[seed], cwd=ROOT, env=env)
+            time.sleep(0.2)
+            for seed, proc in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[seed]
+                if proc.returncode != 0:
+                    failed = shlex.join(commands[seed])
+                    raise SystemExit(f"{what}: seed {seed} failed (exit {proc.returncode}): {failed}")
+    finally:
+        for proc in running.values():
+            proc.terminate()
+        for proc in running.values():
+            proc.wait()
 
 
 def cell(scores) -> str:
@@ -250,6 +293,13 @@ def main(argv=None):
     )
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--peer-seeds", type=int, default=2)
+    parser.add_argument(
+        "--peer-jobs",
+        type=int,
+        default=1,
+        help="d3rlpy seeds run at once, one single-threaded process (one core) each; 2 on a 2-core "
+        "machine when ours runs elsewhere or has finished",
+    )
     parser.add_argument("--skip-peer", action="store_true", help="ours only")
     parser.add_argument(
         "--only-finished",
@@ -266,6 +316,8 @@ def main(argv=None):
         "afterwards keeps every finished run and writes the table)",
     )
     args = parser.parse_args(argv)
+    if args.peer_jobs < 1:
+        parser.error(f"--peer-jobs must be at least 1, got {args.peer_jobs}")
     if args.updates % args.eval_every:
         parser.error(f"--updates {args.updates} must be a multiple of --eval-every {args.eval_every}")
 

@@ -77,3 +77,67 @@ def test_parity_readme_table_keeps_the_cells_a_run_did_not_measure():
         [" medium ", " bc "], [" medium ", " iql "], [" medium-replay ", " bc "], [" hopper-medium ", " bc "],
     ]  # fmt: skip
     assert "36.0" in merged[5] and "35.2" not in "\n".join(merged)
+
+
+FAKE_PEER = """#!{python}
+# stands in for `python peers/d3rlpy_parity.py ... --seed S --out T`: writes T like the peer does
+import json, sys, time
+from pathlib import Path
+argv = sys.argv[2:]
+opt = lambda name: argv[argv.index(name) + 1]
+seed, out = int(opt("--seed")), Path(opt("--out"))
+(out.parent / f"started{{seed}}").touch()
+if seed == {fail_seed}:
+    sys.exit(3)
+if {wait}:  # every seed waits until all have started: finishes only if they run at once
+    deadline = time.time() + 60
+    while len(list(out.parent.glob("started*"))) < {seeds} and time.time() < deadline:
+        time.sleep(0.05)
+    if len(list(out.parent.glob("started*"))) < {seeds}:
+        sys.exit(4)
+config = dict(data=opt("--data"), algo=opt("--algo"), updates=int(opt("--updates")),
+              episodes=int(opt("--episodes")), seed=seed)
+out.write_text(json.dumps(dict(config=config, curve=[dict(score=10.0 + seed)], final_score=10.0 + seed,
+                               wall_seconds=1.0 + seed)))
+"""
+
+
+def fake_peer(tmp_path, seeds, wait, fail_seed=-1):
+    import sys
+
+    script = tmp_path / "fake-python"
+    script.write_text(FAKE_PEER.format(python=sys.executable, seeds=seeds, wait=wait, fail_seed=fail_seed))
+    script.chmod(0o755)
+    return script
+
+
+def peer_args(tmp_path, seeds, jobs):
+    import argparse
+
+    parity = load_script("benchmarks/parity.py", "parity")
+    args = argparse.Namespace(
+        env=parity.ENV, peer_seeds=seeds, peer_jobs=jobs, updates=20, eval_every=10, episodes=2
+    )
+    return parity, args
+
+
+def test_parity_peer_seeds_run_at_once_and_are_kept(tmp_path):
+    """`--peer-jobs 3`: the three seeds' processes run together (each fake seed waits until all
+    have started, so one at a time would fail); their scores come back in seed order, and a
+    second call keeps the finished seeds instead of running them again."""
+    parity, args = peer_args(tmp_path, seeds=3, jobs=3)
+    out, data = tmp_path / "cell", tmp_path / "data.hdf5"
+    row = parity.run_peer("iql", data, out, args, fake_peer(tmp_path, 3, wait=True))
+    assert row["scores"] == [10.0, 11.0, 12.0] and row["seconds"] == 2.0 and row["scores_our_env"] == []
+    for started in out.glob("started*"):
+        started.unlink()
+    again = parity.run_peer("iql", data, out, args, fake_peer(tmp_path, 3, wait=False, fail_seed=0))
+    assert again == row and not list(out.glob("started*"))  # nothing ran
+
+
+def test_parity_a_failed_peer_seed_is_named_and_the_finished_ones_kept(tmp_path):
+    parity, args = peer_args(tmp_path, seeds=2, jobs=1)
+    out, data = tmp_path / "cell", tmp_path / "data.hdf5"
+    with pytest.raises(SystemExit, match=r"d3rlpy iql on data\.hdf5: seed 1 failed \(exit 3\)"):
+        parity.run_peer("iql", data, out, args, fake_peer(tmp_path, 2, wait=False, fail_seed=1))
+    assert (out / "seed0.json").exists() and not (out / "seed1.json").exists()

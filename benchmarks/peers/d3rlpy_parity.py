@@ -181,8 +181,11 @@ def main(argv=None):
         "train_seconds": train_seconds,
         "wall_seconds": time.perf_counter() - t0,
     }
-    with open(args.out, "w") as f:
+    # written whole or not at all: parity.py keeps a seed whose JSON exists
+    partial = f"{args.out}.partial"
+    with open(partial, "w") as f:
         json.dump(result, f, indent=2)
+    os.replace(partial, args.out)
 
 
 if __name__ == "__main__":
