@@ -94,15 +94,17 @@ def ours_finished(algo: str, path: Path, out: Path, args) -> bool:
     return (out / "summary.json").exists() and all(kept.get(k) == v for k, v in stamp.items())
 
 
+def peer_seed_finished(algo: str, path: Path, out: Path, args, seed: int) -> bool:
+    """Whether peer seed `seed` of these settings finished in `out` (its JSON is written whole at its end)."""
+    target = out / f"seed{seed}.json"
+    cfg = {"data": str(path), "algo": algo, "updates": args.updates, "episodes": args.episodes, "seed": seed}
+    done = json.loads(target.read_text()) if target.exists() else None
+    return done is not None and all(done["config"].get(k) == v for k, v in cfg.items())
+
+
 def peer_finished(algo: str, path: Path, out: Path, args) -> bool:
     """Whether every peer seed of these settings finished in `out`."""
-    for seed in range(args.peer_seeds):
-        target = out / f"seed{seed}.json"
-        cfg = {"data": str(path), "algo": algo, "updates": args.updates, "episodes": args.episodes, "seed": seed}
-        done = json.loads(target.read_text()) if target.exists() else None
-        if done is None or not all(done["config"].get(k) == v for k, v in cfg.items()):
-            return False
-    return True
+    return all(peer_seed_finished(algo, path, out, args, seed) for seed in range(args.peer_seeds))
 
 
 def run_ours(algo: str, path: Path, out: Path, args) -> dict:
@@ -140,13 +142,7 @@ def run_peer(algo: str, path: Path, out: Path, args, python: Path) -> dict:
 
     in_gymnasium = args.env == ENV
     targets = [out / f"seed{seed}.json" for seed in range(args.peer_seeds)]
-
-    def finished(seed: int) -> bool:
-        cfg = {"data": str(path), "algo": algo, "updates": args.updates, "episodes": args.episodes, "seed": seed}
-        done = json.loads(targets[seed].read_text()) if targets[seed].exists() else None
-        return done is not None and all(done["config"].get(k) == v for k, v in cfg.items())
-
-    todo = [seed for seed in range(args.peer_seeds) if not finished(seed)]
+    todo = [seed for seed in range(args.peer_seeds) if not peer_seed_finished(algo, path, out, args, seed)]
     if todo:
         out.mkdir(parents=True, exist_ok=True)
         cmd = [str(python), str(HERE / "peers" / "d3rlpy_parity.py"), "--data", str(path), "--algo", algo]

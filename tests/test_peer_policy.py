@@ -3,6 +3,8 @@ actions before our evaluation scores it in the file's env (the parity suite's se
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from helpers import load_script
@@ -128,7 +130,10 @@ def test_parity_peer_seeds_run_at_once_and_are_kept(tmp_path):
     parity, args = peer_args(tmp_path, seeds=3, jobs=3)
     out, data = tmp_path / "cell", tmp_path / "data.hdf5"
     row = parity.run_peer("iql", data, out, args, fake_peer(tmp_path, 3, wait=True))
-    assert row["scores"] == [10.0, 11.0, 12.0] and row["seconds"] == 2.0 and row["scores_our_env"] == []
+    recorded = [json.loads((out / f"seed{seed}.json").read_text()) for seed in range(3)]
+    assert row["scores"] == [r["final_score"] for r in recorded] == [10.0, 11.0, 12.0]
+    assert row["seconds"] == np.mean([r["wall_seconds"] for r in recorded])  # the fake's records, not a timing
+    assert row["scores_our_env"] == []
     for started in out.glob("started*"):
         started.unlink()
     again = parity.run_peer("iql", data, out, args, fake_peer(tmp_path, 3, wait=False, fail_seed=0))
